@@ -1,0 +1,81 @@
+package org.splitlora.model;
+
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.splitlora.datasets.tokenize.Gpt2BpeTokenizer;
+import org.splitlora.datasets.tokenize.HfTokenizer;
+import org.splitlora.datasets.tokenize.TextTokenizer;
+import org.splitlora.model.config.HfConfigReader;
+import org.splitlora.model.config.ModelConfig;
+import org.splitlora.model.config.ModelFamily;
+import org.splitlora.model.weights.HfCheckpoint;
+import org.splitlora.model.weights.ModelLoadException;
+import org.splitlora.model.weights.WeightSource;
+
+/**
+ * Where a model comes from: {@code builtin:tiny-gpt2} or an HF model directory (config.json,
+ * safetensors, tokenizer.json). Opens the weights and tokenizer on demand.
+ */
+public final class ModelSource {
+
+    private final String spec;
+    private final Path dir;
+    private final ModelConfig config;
+
+    private ModelSource(String spec, Path dir, ModelConfig config) {
+        this.spec = spec;
+        this.dir = dir;
+        this.config = config;
+    }
+
+    public static ModelSource of(String spec) {
+        if (spec.startsWith("builtin:")) {
+            if (!spec.equals(BuiltinModels.TINY_GPT2)) {
+                throw new ModelLoadException("unknown built-in model '" + spec + "' (available: " + BuiltinModels.TINY_GPT2 + ")");
+            }
+            return new ModelSource(spec, null, BuiltinModels.tinyGpt2Config());
+        }
+        Path dir = Path.of(spec);
+        if (!Files.isDirectory(dir)) {
+            throw new ModelLoadException(spec + ": model directory not found");
+        }
+        return new ModelSource(spec, dir, HfConfigReader.read(dir.resolve("config.json")));
+    }
+
+    public String spec() {
+        return spec;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public WeightSource openWeights() {
+        return dir == null ? BuiltinModels.tinyGpt2Weights() : HfCheckpoint.open(dir);
+    }
+
+    public DecoderModel load(ModelPart part, NDManager parent) {
+        try (WeightSource w = openWeights()) {
+            return ModelLoader.load(w, config, part, parent);
+        }
+    }
+
+    public DecoderModel loadWhole(NDManager parent) {
+        return load(ModelPart.whole(config), parent);
+    }
+
+    /**
+     * The model's tokenizer: its tokenizer.json, or the GPT-2 BPE for the built-in model and for
+     * GPT-2 directories that ship none.
+     */
+    public TextTokenizer tokenizer() {
+        if (dir != null && Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+            return HfTokenizer.load(dir.resolve("tokenizer.json"), config.bosTokenId(), config.eosTokenId());
+        }
+        if (config.family() == ModelFamily.GPT2 && config.vocabSize() == Gpt2BpeTokenizer.VOCAB_SIZE) {
+            return new Gpt2BpeTokenizer();
+        }
+        throw new ModelLoadException(spec + ": no tokenizer.json");
+    }
+}

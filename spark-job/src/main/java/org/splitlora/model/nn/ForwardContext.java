@@ -1,0 +1,91 @@
+package org.splitlora.model.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.HashMap;
+import java.util.Map;
+import org.splitlora.model.lora.LoraAdapters;
+
+/**
+ * Everything one forward pass needs beside the frozen weights: the manager that owns its
+ * temporaries (closed after backward), the client's LoRA adapters, attention inputs, the KV cache
+ * and the dropout seed. Frozen weights are shared read-only across threads; all per-call state
+ * lives here.
+ */
+public final class ForwardContext implements AutoCloseable {
+
+    private final NDManager manager;
+    private final LoraAdapters lora;
+    private final boolean training;
+    private final long dropoutSeed;
+    private final Map<Float, NDArray> scalars = new HashMap<>();
+    private NDArray positions;
+    private NDArray attentionBias;
+    private KvCache cache;
+
+    public ForwardContext(NDManager parent, LoraAdapters lora, boolean training, long dropoutSeed) {
+        this.manager = parent.newSubManager();
+        this.lora = lora;
+        this.training = training;
+        this.dropoutSeed = dropoutSeed;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    /** The adapters applied in this pass, or null for the base model. */
+    public LoraAdapters lora() {
+        return lora;
+    }
+
+    public boolean training() {
+        return training;
+    }
+
+    /** Seed from which every dropout mask of this pass is derived (per layer and target). */
+    public long dropoutSeed() {
+        return dropoutSeed;
+    }
+
+    /**
+     * A 0-d fp32 constant owned by this pass. PyTorch-backed {@code NDArray.mul(Number)} wraps the
+     * scalar in a Java buffer that is freed at once while autograd still refers to it
+     * (DJL-NOTES trap 2), so constants are made here and live until the pass is closed.
+     */
+    public NDArray scalar(float value) {
+        return scalars.computeIfAbsent(value, v -> manager.full(new Shape(), v, DataType.FLOAT32));
+    }
+
+    /** Position ids [batch, time] (int64). */
+    public NDArray positions() {
+        return positions;
+    }
+
+    /** Additive attention bias [batch, 1, time, keys]: 0 where attention is allowed. */
+    public NDArray attentionBias() {
+        return attentionBias;
+    }
+
+    public KvCache cache() {
+        return cache;
+    }
+
+    public ForwardContext withAttention(NDArray positions, NDArray attentionBias) {
+        this.positions = positions;
+        this.attentionBias = attentionBias;
+        return this;
+    }
+
+    public ForwardContext withCache(KvCache cache) {
+        this.cache = cache;
+        return this;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

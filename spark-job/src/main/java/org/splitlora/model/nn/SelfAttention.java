@@ -1,0 +1,59 @@
+package org.splitlora.model.nn;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Causal multi-head self-attention with separate q/k/v/o projections, optional RoPE and grouped
+ * query attention (query head h reads kv head h / groups, as HF's repeat_kv).
+ */
+public final class SelfAttention {
+
+    private final int layer;
+    private final Linear q;
+    private final Linear k;
+    private final Linear v;
+    private final Linear o;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final Rope rope;
+    private final float scale;
+
+    public SelfAttention(int layer, Linear q, Linear k, Linear v, Linear o,
+                         int heads, int kvHeads, int headDim, Rope rope) {
+        this.layer = layer;
+        this.q = q;
+        this.k = k;
+        this.v = v;
+        this.o = o;
+        this.heads = heads;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.rope = rope;
+        this.scale = (float) (1.0 / Math.sqrt(headDim));
+    }
+
+    public NDArray forward(NDArray x, ForwardContext ctx) {
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        NDArray qh = q.forward(x, ctx).reshape(b, t, heads, headDim).transpose(0, 2, 1, 3);
+        NDArray kh = k.forward(x, ctx).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
+        NDArray vh = v.forward(x, ctx).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
+        if (rope != null) {
+            qh = rope.apply(qh, ctx.positions());
+            kh = rope.apply(kh, ctx.positions());
+        }
+        if (ctx.cache() != null) {
+            NDArray[] kv = ctx.cache().append(layer, kh, vh);
+            kh = kv[0];
+            vh = kv[1];
+        }
+        if (kvHeads != heads) {
+            kh = kh.repeat(1, heads / kvHeads);
+            vh = vh.repeat(1, heads / kvHeads);
+        }
+        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2)).mul(ctx.scalar(scale)).add(ctx.attentionBias());
+        NDArray context = scores.softmax(-1).matMul(vh);
+        return o.forward(context.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim), ctx);
+    }
+}
