@@ -88,7 +88,15 @@ public final class DecoderModel implements AutoCloseable {
 
     /** Every part this model holds, in order: ids → logits (or hidden states if it has no head). */
     public NDArray forward(NDArray inputIds, ForwardContext ctx) {
-        NDArray h = blocks(part.fromLayer(), part.toLayer(), embed(inputIds, ctx), ctx);
+        return forwardHidden(embed(inputIds, ctx), ctx);
+    }
+
+    /**
+     * From hidden states entering this part's first block: the server segment's entry point,
+     * fed with the activations a client sent. Returns logits if the part has the head.
+     */
+    public NDArray forwardHidden(NDArray hidden, ForwardContext ctx) {
+        NDArray h = blocks(part.fromLayer(), part.toLayer(), hidden, ctx);
         return part.head() ? head(h, ctx) : h;
     }
 

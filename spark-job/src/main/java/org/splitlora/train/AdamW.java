@@ -1,0 +1,121 @@
+package org.splitlora.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
+import java.util.List;
+import org.splitlora.model.nn.Torch;
+
+/**
+ * AdamW with torch.optim.AdamW's update (decoupled weight decay, bias correction), over state
+ * arrays this class owns and frees (DJL's Adam leaks its state, DJL-NOTES trap 3). Gradients are
+ * read from the parameters' .grad, clipped by global norm, and zeroed after each step.
+ */
+public final class AdamW implements AutoCloseable {
+
+    private final List<NDArray> params;
+    private final OptimizerConfig config;
+    private final NDManager state;
+    private final List<NDArray> m = new ArrayList<>();
+    private final List<NDArray> v = new ArrayList<>();
+    private int step;
+
+    public AdamW(List<NDArray> params, OptimizerConfig config, NDManager parent) {
+        this.params = List.copyOf(params);
+        this.config = config;
+        this.state = parent.newSubManager();
+        for (NDArray p : params) {
+            m.add(state.zeros(p.getShape()));
+            v.add(state.zeros(p.getShape()));
+        }
+    }
+
+    /** Optimizer steps taken so far. */
+    public int steps() {
+        return step;
+    }
+
+    /**
+     * Clips the accumulated gradients, applies one AdamW step at learning rate {@code lr}, zeroes
+     * the gradients, and returns the global gradient norm before clipping.
+     */
+    public double step(double lr) {
+        try (NDManager tmp = state.newSubManager(); Torch.GradScope ignored = Torch.gradMode(false)) {
+            List<NDArray> grads = new ArrayList<>(params.size());
+            double sq = 0;
+            for (NDArray p : params) {
+                NDArray g = p.getGradient();
+                g.attach(tmp);
+                grads.add(g);
+                sq += g.square().sum().getFloat();
+            }
+            double norm = Math.sqrt(sq);
+            if (config.maxGradNorm() > 0) {
+                double coef = config.maxGradNorm() / (norm + 1e-6);
+                if (coef < 1) {
+                    for (NDArray g : grads) {
+                        g.muli((float) coef);
+                    }
+                }
+            }
+            step++;
+            double b1 = config.beta1();
+            double b2 = config.beta2();
+            double bc1 = 1 - Math.pow(b1, step);
+            double bc2 = 1 - Math.pow(b2, step);
+            for (int i = 0; i < params.size(); i++) {
+                NDArray p = params.get(i);
+                NDArray g = grads.get(i);
+                if (config.weightDecay() > 0) {
+                    p.muli((float) (1 - lr * config.weightDecay()));
+                }
+                m.get(i).muli((float) b1).addi(g.mul((float) (1 - b1)));
+                v.get(i).muli((float) b2).addi(g.square().muli((float) (1 - b2)));
+                // results of ops on state arrays belong to the state manager: move them to tmp
+                NDArray denom = v.get(i).sqrt();
+                denom.attach(tmp);
+                denom.divi((float) Math.sqrt(bc2)).addi((float) config.eps());
+                NDArray update = m.get(i).div(denom);
+                update.attach(tmp);
+                p.subi(update.muli((float) (lr / bc1)));
+                JniUtils.zeroGrad((PtNDArray) p);
+            }
+            return norm;
+        }
+    }
+
+    /** Zeroes accumulated gradients without stepping (e.g. after an evaluation backward). */
+    public void zeroGradients() {
+        for (NDArray p : params) {
+            JniUtils.zeroGrad((PtNDArray) p);
+        }
+    }
+
+    /** First and second moments, in parameter order (for checkpoints). */
+    public List<float[]> exportMoments() {
+        List<float[]> out = new ArrayList<>();
+        for (int i = 0; i < params.size(); i++) {
+            out.add(m.get(i).toFloatArray());
+            out.add(v.get(i).toFloatArray());
+        }
+        return out;
+    }
+
+    public void importMoments(List<float[]> moments, int steps) {
+        if (moments.size() != 2 * params.size()) {
+            throw new IllegalArgumentException("optimizer state has " + moments.size() + " arrays, expected " + 2 * params.size());
+        }
+        for (int i = 0; i < params.size(); i++) {
+            m.get(i).set(moments.get(2 * i));
+            v.get(i).set(moments.get(2 * i + 1));
+        }
+        this.step = steps;
+    }
+
+    @Override
+    public void close() {
+        state.close();
+    }
+}
