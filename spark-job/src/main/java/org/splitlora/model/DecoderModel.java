@@ -88,16 +88,16 @@ public final class DecoderModel implements AutoCloseable {
 
     /** Every part this model holds, in order: ids → logits (or hidden states if it has no head). */
     public NDArray forward(NDArray inputIds, ForwardContext ctx) {
-        return forwardHidden(embed(inputIds, ctx), ctx);
+        NDArray h = runBlocks(embed(inputIds, ctx), ctx);
+        return part.head() ? head(h, ctx) : h;
     }
 
     /**
-     * From hidden states entering this part's first block: the server segment's entry point,
-     * fed with the activations a client sent. Returns logits if the part has the head.
+     * All of this part's blocks on hidden states entering its first block. For a server segment
+     * that input is the activations a client sent; the output goes to {@link #head} (or the loss).
      */
-    public NDArray forwardHidden(NDArray hidden, ForwardContext ctx) {
-        NDArray h = blocks(part.fromLayer(), part.toLayer(), hidden, ctx);
-        return part.head() ? head(h, ctx) : h;
+    public NDArray runBlocks(NDArray hidden, ForwardContext ctx) {
+        return blocks(part.fromLayer(), part.toLayer(), hidden, ctx);
     }
 
     /**

@@ -3,6 +3,7 @@ package org.splitlora.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 import java.util.List;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.model.nn.AttentionInputs;
@@ -10,24 +11,25 @@ import org.splitlora.model.nn.ForwardContext;
 
 /**
  * A right-padded batch of examples with next-token labels. Position t predicts token t+1 and
- * counts in the loss when token t+1 is a target; its weight is {@code 1 / normaliser}, so that
- * micro-batches of one global batch sum to the global mean.
+ * counts in the loss when token t+1 is a target; each target weighs {@code 1 / normaliser}, so
+ * that the micro-batches of one global batch sum to the global mean. Only target positions go
+ * through the LM head (the vocabulary projection dominates the cost of small models).
  */
 public final class Batch {
 
     private final int[][] ids;
     private final int[] lengths;
+    private final long[] targetPositions;
     private final long[] labels;
-    private final float[] weights;
-    private final int targets;
+    private final float weight;
     private final int time;
 
-    private Batch(int[][] ids, int[] lengths, long[] labels, float[] weights, int targets, int time) {
+    private Batch(int[][] ids, int[] lengths, long[] targetPositions, long[] labels, float weight, int time) {
         this.ids = ids;
         this.lengths = lengths;
+        this.targetPositions = targetPositions;
         this.labels = labels;
-        this.weights = weights;
-        this.targets = targets;
+        this.weight = weight;
         this.time = time;
     }
 
@@ -43,24 +45,25 @@ public final class Batch {
             t = Math.max(t, e.length());
             targets += e.targetCount();
         }
-        float w = 1f / Math.max(1, normaliser > 0 ? normaliser : targets);
         int[][] ids = new int[b][t];
         int[] lengths = new int[b];
-        long[] labels = new long[b * t];
-        float[] weights = new float[b * t];
+        long[] positions = new long[targets];
+        long[] labels = new long[targets];
+        int n = 0;
         for (int r = 0; r < b; r++) {
             TokenizedExample e = examples.get(r);
             lengths[r] = e.length();
-            java.util.Arrays.fill(ids[r], padId);
+            Arrays.fill(ids[r], padId);
             System.arraycopy(e.inputIds(), 0, ids[r], 0, e.length());
             for (int i = 0; i + 1 < e.length(); i++) {
                 if (e.lossMask()[i + 1] != 0) {
-                    labels[r * t + i] = e.inputIds()[i + 1];
-                    weights[r * t + i] = w;
+                    positions[n] = (long) r * t + i;
+                    labels[n++] = e.inputIds()[i + 1];
                 }
             }
         }
-        return new Batch(ids, lengths, labels, weights, targets, t);
+        float w = 1f / Math.max(1, normaliser > 0 ? normaliser : targets);
+        return new Batch(ids, lengths, positions, labels, w, t);
     }
 
     /** Sets positions and the causal/padding bias on ctx; returns the int64 ids [batch, time]. */
@@ -69,12 +72,19 @@ public final class Batch {
         return AttentionInputs.ids(ctx.manager(), ids);
     }
 
-    public NDArray labels(NDManager m) {
-        return m.create(labels, new Shape(ids.length, time));
+    /** Flat indices (row · time + t) of the positions whose next token is a target. */
+    public NDArray targetPositions(NDManager m) {
+        return m.create(targetPositions, new Shape(targetPositions.length));
     }
 
-    public NDArray weights(NDManager m) {
-        return m.create(weights, new Shape(ids.length, time));
+    /** The target token of each target position. */
+    public NDArray labels(NDManager m) {
+        return m.create(labels, new Shape(labels.length));
+    }
+
+    /** Loss weight of every target: 1 / the normaliser given at construction. */
+    public float targetWeight() {
+        return weight;
     }
 
     public int size() {
@@ -86,7 +96,7 @@ public final class Batch {
     }
 
     public int targetCount() {
-        return targets;
+        return labels.length;
     }
 
     /** Real (non-padding) tokens, for throughput figures. */

@@ -72,7 +72,7 @@ public final class CentralTrainer {
                 Batch mb = Batch.of(batch.subList(i, Math.min(batch.size(), i + options.microBatchSize())), pad, targets);
                 try (ForwardContext ctx = new ForwardContext(model.manager(), lora, true, Seeds.derive(options.seed(), step, micro))) {
                     NDArray ids = mb.prepare(ctx);
-                    NDArray l = CausalLmLoss.compute(model.forward(ids, ctx), mb, options.labelSmoothing(), ctx);
+                    NDArray l = CausalLmLoss.compute(model, model.runBlocks(model.embed(ids, ctx), ctx), mb, options.labelSmoothing(), ctx);
                     JniUtils.backward((PtNDArray) l, (PtNDArray) ctx.manager().ones(l.getShape()), false, false);
                     loss += l.getFloat();
                 }

@@ -24,7 +24,7 @@ public final class Evaluator {
                 Batch batch = Batch.of(chunk, pad, 1);
                 try (ForwardContext ctx = new ForwardContext(model.manager(), lora, false, 0)) {
                     NDArray ids = batch.prepare(ctx);
-                    NDArray loss = CausalLmLoss.compute(model.forward(ids, ctx), batch, 0, ctx);
+                    NDArray loss = CausalLmLoss.compute(model, model.runBlocks(model.embed(ids, ctx), ctx), batch, 0, ctx);
                     sum += loss.getFloat();
                 }
                 targets += batch.targetCount();

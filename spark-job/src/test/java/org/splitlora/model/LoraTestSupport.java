@@ -58,7 +58,7 @@ public final class LoraTestSupport {
         try (Torch.GradScope ignored = Torch.gradMode(true);
              ForwardContext ctx = new ForwardContext(model.manager(), lora, training, seed)) {
             NDArray ids = batch.prepare(ctx);
-            NDArray l = CausalLmLoss.compute(model.forward(ids, ctx), batch, smoothing, ctx);
+            NDArray l = CausalLmLoss.compute(model, model.runBlocks(model.embed(ids, ctx), ctx), batch, smoothing, ctx);
             JniUtils.backward((PtNDArray) l, (PtNDArray) ctx.manager().ones(l.getShape()), false, false);
             loss = l.getFloat();
         }
@@ -81,7 +81,7 @@ public final class LoraTestSupport {
             batch.prepare(s);
             NDArray received = s.manager().create(activations.toFloatArray(), activations.getShape());
             received.setRequiresGradient(true);
-            NDArray l = CausalLmLoss.compute(server.forwardHidden(received, s), batch, smoothing, s);
+            NDArray l = CausalLmLoss.compute(server, server.runBlocks(received, s), batch, smoothing, s);
             JniUtils.backward((PtNDArray) l, (PtNDArray) s.manager().ones(l.getShape()), false, false);
             loss = l.getFloat();
             NDArray g = received.getGradient();
@@ -117,7 +117,7 @@ public final class LoraTestSupport {
         try (Torch.GradScope ignored = Torch.gradMode(false);
              ForwardContext ctx = new ForwardContext(model.manager(), lora, false, 0)) {
             NDArray ids = batch.prepare(ctx);
-            return CausalLmLoss.compute(model.forward(ids, ctx), batch, 0, ctx).getFloat();
+            return CausalLmLoss.compute(model, model.runBlocks(model.embed(ids, ctx), ctx), batch, 0, ctx).getFloat();
         }
     }
 }

@@ -59,18 +59,22 @@ public final class Generator {
     private GenerationResult single(DecodingSession s, int[] prompt, GenerationConfig cfg, int maxNew) {
         Random rng = new Random(cfg.seed());
         List<Integer> out = new ArrayList<>();
+        int[] history = prompt;
         double score = 0;
         float[] logits = s.prefill(prompt)[0];
         for (int i = 0; i < maxNew; i++) {
             double[] logp = LogitsMath.logSoftmax(logits);
+            banRepeatedNgrams(history, cfg.noRepeatNgramSize(), logp);
             int next = cfg.strategy() == GenerationConfig.Strategy.GREEDY
-                    ? LogitsMath.argmax(logits)
-                    : LogitsMath.sample(logits, cfg.temperature(), cfg.topK(), cfg.topP(), rng);
+                    ? LogitsMath.argmax(logp)
+                    : LogitsMath.sample(LogitsMath.toFloats(logp), cfg.temperature(), cfg.topK(), cfg.topP(), rng);
             score += logp[next];
             if (cfg.eosTokenIds().contains(next)) {
                 return new GenerationResult(toArray(out), score, true);
             }
             out.add(next);
+            history = Arrays.copyOf(history, history.length + 1);
+            history[history.length - 1] = next;
             if (i + 1 < maxNew) {
                 logits = s.step(new int[] {next})[0];
             }

@@ -27,14 +27,22 @@ final class LogitsMath {
     }
 
     /** First index of the maximum, as torch.argmax. */
-    static int argmax(float[] logits) {
+    static int argmax(double[] values) {
         int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
+        for (int i = 1; i < values.length; i++) {
+            if (values[i] > values[best]) {
                 best = i;
             }
         }
         return best;
+    }
+
+    static float[] toFloats(double[] values) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = (float) values[i];
+        }
+        return out;
     }
 
     /** The n best (index, -) pairs by value, best first; ties go to the lower index. */

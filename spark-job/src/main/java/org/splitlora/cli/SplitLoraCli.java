@@ -1,0 +1,50 @@
+package org.splitlora.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code splitlora <command>}: the command-line entry point (see DESIGN.md §3). */
+@Command(
+        name = "splitlora",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "Split federated LoRA fine-tuning of LLMs on Apache Spark.",
+        subcommands = {DemoCommand.class, GenerateCommand.class, CommandLine.HelpCommand.class})
+public final class SplitLoraCli implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command; returns its exit code (0 ok, 1 failed, 2 bad usage). Errors print one line. */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new SplitLoraCli());
+        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+            cmd.getErr().println("error: " + describe(ex));
+            if (Boolean.getBoolean("splitlora.stacktrace")) {
+                ex.printStackTrace(cmd.getErr());
+            }
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    static String describe(Throwable ex) {
+        Throwable t = ex;
+        while (t.getMessage() == null && t.getCause() != null) {
+            t = t.getCause();
+        }
+        String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return t instanceof IllegalArgumentException || t instanceof IllegalStateException
+                || t.getClass().getPackageName().startsWith("org.splitlora")
+                ? msg : t.getClass().getSimpleName() + ": " + msg;
+    }
+}
