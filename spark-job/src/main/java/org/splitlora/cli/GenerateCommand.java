@@ -14,7 +14,9 @@ import org.splitlora.model.generate.GenerationResult;
 import org.splitlora.model.generate.Generator;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Prints the continuation of a prompt (without the prompt).")
@@ -73,6 +75,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print {\"ids\":[...],\"text\":\"...\"}.")
     boolean json;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
         ModelSource source = ModelSource.of(model);
@@ -97,10 +102,11 @@ final class GenerateCommand implements Callable<Integer> {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("ids", r.tokens());
                 o.put("text", text);
-                System.out.println(new Gson().toJson(o));
+                spec.commandLine().getOut().println(new Gson().toJson(o));
             } else {
-                System.out.println(text);
+                spec.commandLine().getOut().println(text);
             }
+            spec.commandLine().getOut().flush();
         }
         return 0;
     }

@@ -1,5 +1,6 @@
 package org.splitlora.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -26,7 +27,12 @@ public final class SplitLoraCli implements Runnable {
 
     /** Runs a command; returns its exit code (0 ok, 1 failed, 2 bad usage). Errors print one line. */
     public static int execute(String... args) {
-        CommandLine cl = new CommandLine(new SplitLoraCli());
+        return execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** As {@link #execute(String...)}, writing to the given streams (tests capture them). */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = new CommandLine(new SplitLoraCli()).setOut(out).setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             cmd.getErr().println("error: " + describe(ex));
             if (Boolean.getBoolean("splitlora.stacktrace")) {

@@ -1,0 +1,148 @@
+package org.splitlora.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splitlora.model.weights.HalfFloat;
+import org.splitlora.model.weights.ModelLoadException;
+import org.splitlora.model.weights.SafetensorsFile;
+import org.splitlora.testutil.Fixtures;
+import org.splitlora.testutil.SafetensorsTestWriter;
+import org.splitlora.testutil.SafetensorsTestWriter.Tensor;
+
+/** HF directory variants (shards, F16, the transformer. prefix) and the errors for bad ones. */
+class ModelLoadingTest {
+
+    static final int[] IDS = {1, 403, 407, 261, 378, 429, 267, 409};
+
+    @TempDir
+    Path tmp;
+
+    private static Map<String, Tensor> readAll(Path file) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            for (String n : f.names()) {
+                out.put(n, new Tensor(f.shape(n), f.floats(n)));
+            }
+        }
+        return out;
+    }
+
+    private Path copyConfig(Path from, String name) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve(name));
+        for (String f : new String[] {"config.json", "tokenizer.json"}) {
+            if (Files.exists(from.resolve(f))) {
+                Files.copy(from.resolve(f), dir.resolve(f));
+            }
+        }
+        return dir;
+    }
+
+    @Test
+    void shardedCheckpointLoadsLikeTheSingleFile() throws IOException {
+        Path dir = copyConfig(Fixtures.stories260k(), "sharded");
+        Map<String, Tensor> all = readAll(Fixtures.stories260k().resolve("model.safetensors"));
+        Map<String, Tensor> a = new LinkedHashMap<>();
+        Map<String, Tensor> b = new LinkedHashMap<>();
+        StringBuilder index = new StringBuilder("{\"metadata\":{},\"weight_map\":{");
+        int i = 0;
+        for (Map.Entry<String, Tensor> e : all.entrySet()) {
+            String shard = i++ % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+            (shard.startsWith("model-00001") ? a : b).put(e.getKey(), e.getValue());
+            index.append(i > 1 ? "," : "").append('"').append(e.getKey()).append("\":\"").append(shard).append('"');
+        }
+        index.append("}}");
+        SafetensorsTestWriter.write(dir.resolve("model-00001-of-00002.safetensors"), a, "F32");
+        SafetensorsTestWriter.write(dir.resolve("model-00002-of-00002.safetensors"), b, "F32");
+        Files.writeString(dir.resolve("model.safetensors.index.json"), index);
+        float[][] expected = ModelTestSupport.logits(ModelSource.of(Fixtures.stories260k().toString()), IDS);
+        float[][] actual = ModelTestSupport.logits(ModelSource.of(dir.toString()), IDS);
+        for (int t = 0; t < IDS.length; t++) {
+            assertEquals(0, java.util.Arrays.compare(expected[t], actual[t]), "position " + t);
+        }
+    }
+
+    @Test
+    void f16WeightsAreConvertedInJava() throws IOException {
+        Path dir = copyConfig(Fixtures.stories260k(), "f16");
+        Map<String, Tensor> all = readAll(Fixtures.stories260k().resolve("model.safetensors"));
+        SafetensorsTestWriter.write(dir.resolve("model.safetensors"), all, "F16");
+        Map<String, Tensor> back = readAll(dir.resolve("model.safetensors"));
+        float[] orig = all.get("model.layers.0.self_attn.q_proj.weight").values();
+        float[] half = back.get("model.layers.0.self_attn.q_proj.weight").values();
+        for (int i = 0; i < orig.length; i++) {
+            assertEquals(HalfFloat.toFloat(HalfFloat.fromFloat(orig[i])), half[i], 0.0);
+            assertEquals(orig[i], half[i], Math.abs(orig[i]) * 1e-3 + 1e-7);
+        }
+        float[][] f32 = ModelTestSupport.logits(ModelSource.of(Fixtures.stories260k().toString()), IDS);
+        float[][] f16 = ModelTestSupport.logits(ModelSource.of(dir.toString()), IDS);
+        assertEquals(ModelTestSupport.topK(f32[IDS.length - 1], 1)[0], ModelTestSupport.topK(f16[IDS.length - 1], 1)[0]);
+        assertTrue(Math.abs(f32[3][100] - f16[3][100]) < 0.05);
+    }
+
+    @Test
+    void gpt2NamesWithTransformerPrefixLoad() throws IOException {
+        Path dir = copyConfig(Fixtures.tinyGpt2(), "prefixed");
+        Map<String, Tensor> prefixed = new LinkedHashMap<>();
+        readAll(Fixtures.tinyGpt2().resolve("model.safetensors")).forEach((k, v) -> prefixed.put("transformer." + k, v));
+        // real gpt2 checkpoints also carry causal-mask buffers, which the loader must ignore
+        prefixed.put("transformer.h.0.attn.bias", new Tensor(new long[] {1, 1, 4, 4}, new float[16]));
+        SafetensorsTestWriter.write(dir.resolve("model.safetensors"), prefixed, "F32");
+        int[] ids = {50256, 464, 2068, 7586};
+        float[][] expected = ModelTestSupport.logits(ModelSource.of(Fixtures.tinyGpt2().toString()), ids);
+        float[][] actual = ModelTestSupport.logits(ModelSource.of(dir.toString()), ids);
+        assertEquals(0, java.util.Arrays.compare(expected[3], actual[3]));
+    }
+
+    @Test
+    void badDirectoriesFailWithMessagesNamingTheProblem() throws IOException {
+        Path noConfig = Files.createDirectories(tmp.resolve("no-config"));
+        Files.copy(Fixtures.tinyGpt2().resolve("model.safetensors"), noConfig.resolve("model.safetensors"));
+        assertMessage(noConfig, "config.json not found");
+
+        Path bert = copyConfig(Fixtures.tinyGpt2(), "bert");
+        Files.writeString(bert.resolve("config.json"), "{\"model_type\": \"bert\", \"hidden_size\": 32}");
+        assertMessage(bert, "unsupported model_type 'bert'");
+
+        Path truncated = copyConfig(Fixtures.tinyGpt2(), "truncated");
+        Files.copy(Fixtures.tinyGpt2().resolve("model.safetensors"), truncated.resolve("model.safetensors"));
+        try (FileChannel ch = FileChannel.open(truncated.resolve("model.safetensors"), StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() / 2);
+        }
+        String m = assertMessage(truncated, "truncated");
+        assertTrue(m.contains("model.safetensors"), m);
+
+        Path wrongShape = copyConfig(Fixtures.tinyGpt2(), "wrong-shape");
+        Files.copy(Fixtures.tinyGpt2().resolve("model.safetensors"), wrongShape.resolve("model.safetensors"));
+        Files.writeString(wrongShape.resolve("config.json"),
+                Files.readString(wrongShape.resolve("config.json")).replace("\"n_inner\": null", "\"n_inner\": 100"));
+        assertMessage(wrongShape, "tensor 'h.0.mlp.c_fc.weight' has shape [32, 128], expected [32, 100]");
+
+        Path noWeights = copyConfig(Fixtures.tinyGpt2(), "no-weights");
+        assertMessage(noWeights, "no model.safetensors");
+
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelSource.of("builtin:nope"));
+        assertTrue(e.getMessage().contains("unknown built-in model 'builtin:nope'"));
+    }
+
+    private static String assertMessage(Path dir, String expected) {
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> {
+            ModelSource s = ModelSource.of(dir.toString());
+            try (ai.djl.ndarray.NDManager root = ai.djl.ndarray.NDManager.newBaseManager()) {
+                s.loadWhole(root).close();
+            }
+        });
+        assertTrue(e.getMessage().contains(expected), "message was: " + e.getMessage());
+        return e.getMessage();
+    }
+}
