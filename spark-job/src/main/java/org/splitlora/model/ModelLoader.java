@@ -119,8 +119,8 @@ public final class ModelLoader {
     }
 
     private Linear linear(int layer, LoraTarget target, float[] weight, float[] bias, int out, int in) {
-        NDArray w = manager.create(weight, new Shape(out, in));
-        NDArray b = bias == null ? null : manager.create(bias, new Shape(out));
+        NDArray w = torchOwned(weight, new Shape(out, in));
+        NDArray b = bias == null ? null : torchOwned(bias, new Shape(out));
         Linear lin = new Linear(layer, target, w, b);
         projections.put(LoraAdapters.key(layer, target), lin);
         return lin;
@@ -138,7 +138,17 @@ public final class ModelLoader {
     }
 
     private NDArray tensor(String name, long... shape) {
-        return manager.create(raw(name, shape), new Shape(shape));
+        return torchOwned(raw(name, shape), new Shape(shape));
+    }
+
+    /**
+     * Copies Java values into memory PyTorch owns. {@code create} alone would keep the direct
+     * staging buffer alive for the model's life, counted against the JVM's direct-memory limit.
+     */
+    private NDArray torchOwned(float[] values, Shape shape) {
+        try (NDArray staged = manager.create(values, shape)) {
+            return staged.duplicate();
+        }
     }
 
     private float[] raw(String name, long... expected) {
