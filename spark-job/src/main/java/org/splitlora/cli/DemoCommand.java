@@ -7,7 +7,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,14 +65,11 @@ final class DemoCommand implements Callable<Integer> {
         }
         ModelSource source = ModelSource.of(BuiltinModels.TINY_GPT2);
         List<SyntheticE2E.Pair> pairs = SyntheticE2E.generate(examples + examples / 6, seed);
-        List<TokenizedExample> all = new ArrayList<>();
+        List<TokenizedExample> all;
         String probeMr = pairs.get(pairs.size() - 1).mr();
         int[] probePrompt;
         try (TextTokenizer tok = source.tokenizer()) {
-            long id = 0;
-            for (SyntheticE2E.Pair p : pairs) {
-                all.add(PromptCompletionFormat.encode(tok, id++, PromptCompletionFormat.e2eContext(p.mr()), p.ref()));
-            }
+            all = PromptCompletionFormat.encodeE2E(tok, pairs);
             probePrompt = PromptCompletionFormat.encodePrompt(tok, PromptCompletionFormat.e2eContext(probeMr));
         }
         List<TokenizedExample> train = all.subList(0, examples);

@@ -45,12 +45,9 @@ class CentralTrainerTest {
     @Test
     void builtinModelLearnsSyntheticE2E() {
         ModelSource source = ModelSource.of(BuiltinModels.TINY_GPT2);
-        List<TokenizedExample> all = new ArrayList<>();
+        List<TokenizedExample> all;
         try (TextTokenizer tok = source.tokenizer()) {
-            long id = 0;
-            for (SyntheticE2E.Pair p : SyntheticE2E.generate(80, 3)) {
-                all.add(PromptCompletionFormat.encode(tok, id++, PromptCompletionFormat.e2eContext(p.mr()), p.ref()));
-            }
+            all = PromptCompletionFormat.encodeE2E(tok, SyntheticE2E.generate(80, 3));
         }
         LoraSpec spec = LoraSpec.of(EnumSet.of(LoraTarget.Q, LoraTarget.V, LoraTarget.UP, LoraTarget.DOWN), 8, 16, 0.0);
         TrainOptions opts = new TrainOptions(8, 8, 0, 25, new OptimizerConfig(1e-2, 0.9, 0.999, 1e-6, 0.0, 2, 1.0), 0.0, 7, 0);

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -29,12 +28,9 @@ class MemorySoakTest {
     @Test
     void rssStaysFlatOver2000Steps() {
         ModelSource source = ModelSource.of(BuiltinModels.TINY_GPT2);
-        List<TokenizedExample> data = new ArrayList<>();
+        List<TokenizedExample> data;
         try (TextTokenizer tok = source.tokenizer()) {
-            long id = 0;
-            for (SyntheticE2E.Pair p : SyntheticE2E.generate(64, 1)) {
-                data.add(PromptCompletionFormat.encode(tok, id++, PromptCompletionFormat.e2eContext(p.mr()), p.ref()));
-            }
+            data = PromptCompletionFormat.encodeE2E(tok, SyntheticE2E.generate(64, 1));
         }
         LoraSpec spec = LoraSpec.of(EnumSet.of(LoraTarget.Q, LoraTarget.V), 4, 32, 0.1);
         TrainOptions opts = new TrainOptions(2, 2, 0, 2000, new OptimizerConfig(2e-4, 0.9, 0.999, 1e-6, 0.01, 10, 1.0), 0.1, 3, 500);

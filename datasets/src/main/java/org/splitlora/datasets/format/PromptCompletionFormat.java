@@ -1,6 +1,8 @@
 package org.splitlora.datasets.format;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 
@@ -25,6 +27,23 @@ public final class PromptCompletionFormat {
         byte[] mask = new byte[n];
         Arrays.fill(mask, ctx.length + 1, n, (byte) 1);
         return new TokenizedExample(exampleId, ids, mask);
+    }
+
+    /** E2E pairs (meaning representation, reference) in the recipe layout, ids 0, 1, 2, ... */
+    public static List<TokenizedExample> encodeE2E(TextTokenizer tokenizer, List<? extends E2EPair> pairs) {
+        List<TokenizedExample> out = new ArrayList<>(pairs.size());
+        long id = 0;
+        for (E2EPair p : pairs) {
+            out.add(encode(tokenizer, id++, e2eContext(p.mr()), p.ref()));
+        }
+        return out;
+    }
+
+    /** A meaning representation and its reference text, like a row of the E2E CSV. */
+    public interface E2EPair {
+        String mr();
+
+        String ref();
     }
 
     /** The prompt part alone (context + separator), as fed to generation. */

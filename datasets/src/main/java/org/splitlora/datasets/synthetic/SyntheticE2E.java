@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.splitlora.datasets.format.PromptCompletionFormat;
 
 /**
  * Seeded E2E-style restaurant data: meaning representations over the E2E attribute schema and a
@@ -13,7 +14,7 @@ import java.util.SplittableRandom;
 public final class SyntheticE2E {
 
     /** One (meaning representation, reference text) pair, like a row of the E2E CSV. */
-    public record Pair(String mr, String ref, Map<String, String> attributes) {}
+    public record Pair(String mr, String ref, Map<String, String> attributes) implements PromptCompletionFormat.E2EPair {}
 
     private static final String[] NAMES = {
         "The Vaults", "Alimentum", "Aromi", "The Eagle", "Blue Spice", "The Mill", "Zizzi",
