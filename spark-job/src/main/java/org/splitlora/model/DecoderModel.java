@@ -121,11 +121,6 @@ public final class DecoderModel implements AutoCloseable {
         }
     }
 
-    /** The projection a LoRA key ({@code layers.L.target}) adapts. */
-    public Linear projection(String loraKey) {
-        return projections.get(loraKey);
-    }
-
     private void requirePart(boolean present, String what) {
         if (!present) {
             throw new IllegalStateException("this model part " + part + " has no " + what);

@@ -32,11 +32,6 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    /** Optimizer steps taken so far. */
-    public int steps() {
-        return step;
-    }
-
     /**
      * Clips the accumulated gradients, applies one AdamW step at learning rate {@code lr}, zeroes
      * the gradients, and returns the global gradient norm before clipping.
@@ -84,34 +79,6 @@ public final class AdamW implements AutoCloseable {
             }
             return norm;
         }
-    }
-
-    /** Zeroes accumulated gradients without stepping (e.g. after an evaluation backward). */
-    public void zeroGradients() {
-        for (NDArray p : params) {
-            JniUtils.zeroGrad((PtNDArray) p);
-        }
-    }
-
-    /** First and second moments, in parameter order (for checkpoints). */
-    public List<float[]> exportMoments() {
-        List<float[]> out = new ArrayList<>();
-        for (int i = 0; i < params.size(); i++) {
-            out.add(m.get(i).toFloatArray());
-            out.add(v.get(i).toFloatArray());
-        }
-        return out;
-    }
-
-    public void importMoments(List<float[]> moments, int steps) {
-        if (moments.size() != 2 * params.size()) {
-            throw new IllegalArgumentException("optimizer state has " + moments.size() + " arrays, expected " + 2 * params.size());
-        }
-        for (int i = 0; i < params.size(); i++) {
-            m.get(i).set(moments.get(2 * i));
-            v.get(i).set(moments.get(2 * i + 1));
-        }
-        this.step = steps;
     }
 
     @Override

@@ -91,10 +91,6 @@ public final class Batch {
         return ids.length;
     }
 
-    public int time() {
-        return time;
-    }
-
     public int targetCount() {
         return labels.length;
     }
@@ -106,9 +102,5 @@ public final class Batch {
             n += l;
         }
         return n;
-    }
-
-    public int[] lengths() {
-        return lengths.clone();
     }
 }

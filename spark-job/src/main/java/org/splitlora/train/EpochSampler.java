@@ -45,18 +45,4 @@ public final class EpochSampler {
         return out;
     }
 
-    public int epoch() {
-        return epoch;
-    }
-
-    /** Position for checkpoints: (epoch, cursor). */
-    public int[] position() {
-        return new int[] {epoch, cursor};
-    }
-
-    public void seek(int epoch, int cursor) {
-        this.epoch = epoch;
-        this.cursor = cursor;
-        this.order = shuffled(epoch);
-    }
 }

@@ -47,10 +47,6 @@ public record ModelConfig(
         }
     }
 
-    public int kvGroups() {
-        return numHeads / numKvHeads;
-    }
-
     /** The MLP non-linearities found in GPT-2 and Llama configs. */
     public enum Activation {
         /** tanh approximation of GELU (GPT-2's {@code gelu_new}). */

@@ -52,10 +52,6 @@ final class DecodingSession implements AutoCloseable {
         return run(in);
     }
 
-    int length() {
-        return cache.length();
-    }
-
     private float[][] run(int[][] tokens) {
         int b = tokens.length;
         int t = tokens[0].length;

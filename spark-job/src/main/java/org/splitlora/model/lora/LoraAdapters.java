@@ -183,14 +183,6 @@ public final class LoraAdapters implements AutoCloseable {
         }
     }
 
-    public long parameterCount() {
-        long n = 0;
-        for (NDArray p : parameters()) {
-            n += p.size();
-        }
-        return n;
-    }
-
     @Override
     public void close() {
         manager.close();

@@ -47,10 +47,4 @@ public record LoraSpec(Set<LoraTarget> targets, int rank, double alpha, double d
     public double scaling(int layer) {
         return alpha / rank(layer);
     }
-
-    public LoraSpec withLayerRank(int layer, int r) {
-        Map<Integer, Integer> m = new TreeMap<>(layerRanks);
-        m.put(layer, r);
-        return new LoraSpec(targets, rank, alpha, dropout, m);
-    }
 }

@@ -34,14 +34,6 @@ public final class Linear {
         return weight;
     }
 
-    public int inFeatures() {
-        return (int) weight.getShape().get(1);
-    }
-
-    public int outFeatures() {
-        return (int) weight.getShape().get(0);
-    }
-
     public int layer() {
         return layer;
     }

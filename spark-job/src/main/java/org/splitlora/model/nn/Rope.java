@@ -18,12 +18,10 @@ public final class Rope {
     private final NDArray cos;
     private final NDArray sin;
     private final int half;
-    private final int maxPositions;
 
-    /** Tables [maxPositions, headDim], made in fp64 then stored as fp32 as HF does. */
+    /** Tables [maxPositions, headDim] of cos/sin, with the angles computed in fp32 as HF does. */
     public Rope(NDManager manager, int headDim, int maxPositions, double theta, double linearScale) {
         this.half = headDim / 2;
-        this.maxPositions = maxPositions;
         float[] c = new float[maxPositions * headDim];
         float[] s = new float[maxPositions * headDim];
         for (int p = 0; p < maxPositions; p++) {
@@ -52,9 +50,5 @@ public final class Rope {
         NDArray x2 = x.get(new NDIndex("..., " + half + ":"));
         NDArray rotated = NDArrays.concat(new NDList(x2.neg(), x1), -1);
         return x.mul(c).add(rotated.mul(s));
-    }
-
-    public int maxPositions() {
-        return maxPositions;
     }
 }

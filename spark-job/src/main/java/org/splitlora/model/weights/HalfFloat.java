@@ -1,6 +1,6 @@
 package org.splitlora.model.weights;
 
-/** IEEE 754 binary16 ↔ binary32 conversions (Java 17 has no Float.float16ToFloat). */
+/** binary16 and bfloat16 ↔ binary32 conversions (Java 17 has no Float.float16ToFloat). */
 public final class HalfFloat {
 
     private HalfFloat() {}
@@ -57,16 +57,6 @@ public final class HalfFloat {
             halfBits++;
         }
         return (short) halfBits;
-    }
-
-    /** Round-to-nearest-even fp32 → bfloat16 bits. */
-    public static short toBFloat16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if ((bits & 0x7F800000) == 0x7F800000 && (bits & 0x7FFFFF) != 0) {
-            return (short) ((bits >>> 16) | 0x40);
-        }
-        int rounding = 0x7FFF + ((bits >>> 16) & 1);
-        return (short) ((bits + rounding) >>> 16);
     }
 
     public static float fromBFloat16(short b) {

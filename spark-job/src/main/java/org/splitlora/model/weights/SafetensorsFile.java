@@ -30,15 +30,13 @@ public final class SafetensorsFile implements WeightSource {
     private final FileChannel channel;
     private final long dataStart;
     private final Map<String, TensorInfo> tensors;
-    private final Map<String, String> metadata;
 
     private SafetensorsFile(Path path, FileChannel channel, long dataStart,
-                            Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+                            Map<String, TensorInfo> tensors) {
         this.path = path;
         this.channel = channel;
         this.dataStart = dataStart;
         this.tensors = tensors;
-        this.metadata = metadata;
     }
 
     public static SafetensorsFile open(Path path) {
@@ -83,12 +81,8 @@ public final class SafetensorsFile implements WeightSource {
         long dataStart = 8 + headerLen;
         long dataSize = size - dataStart;
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
-        Map<String, String> meta = new LinkedHashMap<>();
         for (Map.Entry<String, JsonElement> e : header.entrySet()) {
             if (e.getKey().equals("__metadata__")) {
-                for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
-                    meta.put(m.getKey(), m.getValue().getAsString());
-                }
                 continue;
             }
             String where = path + ": tensor '" + e.getKey() + "'";
@@ -113,7 +107,7 @@ public final class SafetensorsFile implements WeightSource {
             }
             tensors.put(e.getKey(), info);
         }
-        return new SafetensorsFile(path, ch, dataStart, Collections.unmodifiableMap(tensors), meta);
+        return new SafetensorsFile(path, ch, dataStart, Collections.unmodifiableMap(tensors));
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
@@ -123,14 +117,6 @@ public final class SafetensorsFile implements WeightSource {
                 throw new IOException("unexpected end of file");
             }
         }
-    }
-
-    public Path path() {
-        return path;
-    }
-
-    public Map<String, String> metadata() {
-        return metadata;
     }
 
     public TensorInfo info(String name) {
@@ -176,7 +162,7 @@ public final class SafetensorsFile implements WeightSource {
             case BF16 -> {
                 var s = map.asShortBuffer();
                 for (int i = 0; i < out.length; i++) {
-                    out[i] = Float.intBitsToFloat((s.get(i) & 0xFFFF) << 16);
+                    out[i] = HalfFloat.fromBFloat16(s.get(i));
                 }
             }
             case F16 -> {
