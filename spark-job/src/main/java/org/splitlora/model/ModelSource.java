@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.splitlora.datasets.tokenize.Gpt2BpeTokenizer;
-import org.splitlora.datasets.tokenize.HfTokenizer;
 import org.splitlora.datasets.tokenize.TextTokenizer;
+import org.splitlora.datasets.tokenize.TokenizerSpec;
 import org.splitlora.model.config.HfConfigReader;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.config.ModelFamily;
@@ -70,11 +70,16 @@ public final class ModelSource {
      * GPT-2 directories that ship none.
      */
     public TextTokenizer tokenizer() {
+        return tokenizerSpec().create();
+    }
+
+    /** The tokenizer in a form Spark can ship to executors. */
+    public TokenizerSpec tokenizerSpec() {
         if (dir != null && Files.isRegularFile(dir.resolve("tokenizer.json"))) {
-            return HfTokenizer.load(dir.resolve("tokenizer.json"), config.bosTokenId(), config.eosTokenId());
+            return TokenizerSpec.hfJson(dir.resolve("tokenizer.json"), config.bosTokenId(), config.eosTokenId());
         }
         if (config.family() == ModelFamily.GPT2 && config.vocabSize() == Gpt2BpeTokenizer.VOCAB_SIZE) {
-            return new Gpt2BpeTokenizer();
+            return TokenizerSpec.gpt2Bpe();
         }
         throw new ModelLoadException(spec + ": no tokenizer.json");
     }

@@ -2,7 +2,9 @@ package org.splitlora.datasets.format;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 
@@ -54,10 +56,29 @@ public final class PromptCompletionFormat {
         return ids;
     }
 
+    /** Splits a meaning representation at the commas between its {@code attribute[value]} parts. */
+    private static String[] e2eParts(String mr) {
+        return mr.split(",\\s*(?![^\\[]*\\])");
+    }
+
+    /** The attributes of an E2E meaning representation, {@code name[X], eatType[pub]} → {name=X, eatType=pub}. */
+    public static Map<String, String> e2eAttributes(String mr) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String part : e2eParts(mr)) {
+            String p = part.trim();
+            int open = p.indexOf('[');
+            int close = p.lastIndexOf(']');
+            if (open > 0 && close > open) {
+                out.put(p.substring(0, open).trim(), p.substring(open + 1, close));
+            }
+        }
+        return out;
+    }
+
     /** E2E meaning representation {@code name[X], eatType[pub]} as the recipe's context {@code name : X | eatType : pub}. */
     public static String e2eContext(String mr) {
         StringBuilder sb = new StringBuilder();
-        for (String part : mr.split(",\\s*(?![^\\[]*\\])")) {
+        for (String part : e2eParts(mr)) {
             String p = part.trim();
             if (p.isEmpty()) {
                 continue;

@@ -4,8 +4,9 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.Reader;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,14 +16,14 @@ import java.util.Map;
 public final class HfTokenizer implements TextTokenizer {
 
     private final HuggingFaceTokenizer tokenizer;
-    private final Path file;
+    private final String name;
     private final int vocabSize;
     private final int bosId;
     private final int eosId;
 
-    private HfTokenizer(HuggingFaceTokenizer tokenizer, Path file, int vocabSize, int bosId, int eosId) {
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, String name, int vocabSize, int bosId, int eosId) {
         this.tokenizer = tokenizer;
-        this.file = file;
+        this.name = name;
         this.vocabSize = vocabSize;
         this.bosId = bosId;
         this.eosId = eosId;
@@ -36,23 +37,30 @@ public final class HfTokenizer implements TextTokenizer {
         if (!Files.isRegularFile(tokenizerJson)) {
             throw new IllegalArgumentException("tokenizer file not found: " + tokenizerJson);
         }
+        try {
+            return fromJson(Files.readAllBytes(tokenizerJson), tokenizerJson.toString(), bosFromConfig, eosFromConfig);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A tokenizer from the bytes of a {@code tokenizer.json}; {@code name} names it in messages. */
+    public static HfTokenizer fromJson(byte[] json, String name, int bosFromConfig, int eosFromConfig) {
         JsonObject root;
-        try (Reader r = Files.newBufferedReader(tokenizerJson, StandardCharsets.UTF_8)) {
-            root = JsonParser.parseReader(r).getAsJsonObject();
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException(
-                    "cannot read tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
+        try {
+            root = JsonParser.parseString(new String(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("cannot read tokenizer " + name + ": " + e.getMessage(), e);
         }
         int vocab = vocabSizeOf(root);
         int bos = bosFromConfig >= 0 ? bosFromConfig : specialId(root, "<s>", "<|begin_of_text|>", "<|endoftext|>");
         int eos = eosFromConfig >= 0 ? eosFromConfig : specialId(root, "</s>", "<|end_of_text|>", "<|endoftext|>");
-        try {
+        try (InputStream in = new ByteArrayInputStream(json)) {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(
-                    tokenizerJson, Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true"));
-            return new HfTokenizer(t, tokenizerJson, vocab, bos, eos);
+                    in, Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true"));
+            return new HfTokenizer(t, name, vocab, bos, eos);
         } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException(
-                    "cannot load tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot load tokenizer " + name + ": " + e.getMessage(), e);
         }
     }
 
@@ -107,7 +115,7 @@ public final class HfTokenizer implements TextTokenizer {
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0 || ids[i] >= vocabSize) {
                 throw new IllegalArgumentException(
-                        "token id " + ids[i] + " is outside the vocabulary of " + file + " [0, " + vocabSize + ")");
+                        "token id " + ids[i] + " is outside the vocabulary of " + name + " [0, " + vocabSize + ")");
             }
             l[i] = ids[i];
         }
@@ -131,7 +139,7 @@ public final class HfTokenizer implements TextTokenizer {
 
     @Override
     public String name() {
-        return file.toString();
+        return name;
     }
 
     @Override

@@ -1,0 +1,21 @@
+package org.splitlora.datasets.encode;
+
+import java.util.Locale;
+
+/** What to do with an example longer than the maximum length. */
+public enum OverlongPolicy {
+    /** Keep the first max-length tokens and count the row as truncated. */
+    TRUNCATE,
+    /** Drop the row and count it as a reject. */
+    SKIP,
+    /** Stop with an error naming the file and line. */
+    FAIL;
+
+    public static OverlongPolicy parse(String s) {
+        try {
+            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown overlong policy '" + s + "' (expected truncate, skip or fail)");
+        }
+    }
+}

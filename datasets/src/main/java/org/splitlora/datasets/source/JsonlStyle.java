@@ -1,0 +1,26 @@
+package org.splitlora.datasets.source;
+
+import java.util.Locale;
+
+/** How a JSONL object becomes an example. */
+public enum JsonlStyle {
+    /** Per line: the first of chat, alpaca, prompt-completion, text whose fields are present. */
+    AUTO,
+    /** {@code prompt} and {@code completion}. */
+    PROMPT_COMPLETION,
+    /** {@code instruction}, optional {@code input}, {@code output}, in the Alpaca prompt template. */
+    ALPACA,
+    /** {@code messages}: a list of {role, content}; the last assistant message is the completion. */
+    CHAT,
+    /** {@code text}: language modelling, every token a target. */
+    TEXT;
+
+    public static JsonlStyle parse(String s) {
+        try {
+            return valueOf(s.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "unknown JSONL style '" + s + "' (expected auto, prompt-completion, alpaca, chat or text)");
+        }
+    }
+}
