@@ -17,9 +17,10 @@ import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 
 /**
- * Tidies what Spark wrote and describes it. Spark names part files with a per-job UUID; renaming
- * them to {@code part-NNNNN.snappy.parquet} (in Spark's order) makes two runs with the same seed
- * produce byte-identical trees, which is what the manifest hash promises.
+ * Tidies what Spark wrote and describes it. Spark names part files with a per-job UUID and
+ * parquet-mr orders some footer lists differently in every JVM; renaming the files to
+ * {@code part-NNNNN.snappy.parquet} (in Spark's order) with a canonical footer makes two runs
+ * with the same seed produce byte-identical trees, which is what the manifest hash promises.
  */
 public final class ShardFiles {
 
@@ -28,7 +29,7 @@ public final class ShardFiles {
 
     private ShardFiles() {}
 
-    /** Renames part files to stable names and removes Spark's {@code _SUCCESS} markers, under {@code dir}. */
+    /** Gives part files stable names and canonical footers, and removes Spark's {@code _SUCCESS} markers, under {@code dir}. */
     public static void normalise(FileSystem fs, Path dir) throws IOException {
         List<FileStatus> parts = new ArrayList<>();
         for (FileStatus s : fs.listStatus(dir)) {
@@ -46,9 +47,8 @@ public final class ShardFiles {
             Path p = parts.get(i).getPath();
             String suffix = p.getName().endsWith(".snappy.parquet") ? ".snappy.parquet" : ".parquet";
             Path target = new Path(dir, String.format("part-%05d%s", i, suffix));
-            if (!fs.rename(p, target)) {
-                throw new IOException("cannot rename " + p + " to " + target);
-            }
+            CanonicalFooter.copy(fs, p, target);
+            fs.delete(p, false);
         }
     }
 

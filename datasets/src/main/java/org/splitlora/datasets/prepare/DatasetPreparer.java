@@ -3,7 +3,6 @@ package org.splitlora.datasets.prepare;
 import static org.apache.spark.sql.functions.col;
 
 import java.io.IOException;
-import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -25,6 +24,8 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.splitlora.datasets.encode.EncodedRow;
 import org.splitlora.datasets.parquet.ShardFiles;
 import org.splitlora.datasets.parquet.ShardFiles.ShardFile;
@@ -36,6 +37,7 @@ import org.splitlora.datasets.partition.Partitioner;
 import org.splitlora.datasets.source.InputFiles;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 import org.splitlora.datasets.tokenize.TokenizerSpec;
+import org.splitlora.datasets.prepare.RowSummary.Stat;
 
 /**
  * {@code prepare}: raw files → tokenized examples → a held-out validation split and a partition
@@ -45,6 +47,8 @@ import org.splitlora.datasets.tokenize.TokenizerSpec;
  * directory that looks prepared.
  */
 public final class DatasetPreparer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DatasetPreparer.class);
 
     /** How many rejected rows the manifest lists by position. */
     static final int LISTED_REJECTS = 20;
@@ -69,9 +73,6 @@ public final class DatasetPreparer {
 
     /** One source role's tokenized rows and what was learnt about them on the driver. */
     private record Role(String name, SourceEncoding.Encoded encoded, Manifest.SourceCounts counts, List<Stat> stats) {}
-
-    /** Per example facts the driver partitions and summarises by. */
-    record Stat(long id, int length, int targets, String label) implements Serializable {}
 
     public Result run(PrepareOptions o, TokenizerSpec tokenizerSpec) throws IOException {
         long start = System.nanoTime();
@@ -112,6 +113,8 @@ public final class DatasetPreparer {
             }
 
             int[] assignment = partition(o, train.stats, m);
+            LOG.info("read and tokenized {} records in {} s", m.sources.values().stream().mapToLong(c -> c.records).sum(),
+                    secondsSince(start));
             Path trainDir = new Path(tmp, "train");
             writeTrain(train, assignment, o, trainDir);
             m.splits = new LinkedHashMap<>();
@@ -124,6 +127,7 @@ public final class DatasetPreparer {
             if (test != null) {
                 m.splits.put("test", writeHeldOut(test, null, o, new Path(tmp, "test")));
             }
+            LOG.info("wrote the shards at {} s", secondsSince(start));
             ShardFiles.normalise(fs, tmp);
             m.files = ShardFiles.describe(fs, tmp, tmp, conf);
             checkFiles(m);
@@ -132,14 +136,14 @@ public final class DatasetPreparer {
             publish(fs, tmp, out);
         } finally {
             for (Role r : roles) {
-                r.encoded.rows().unpersist(false);
+                r.encoded.release();
             }
             if (fs.exists(tmp)) {
                 fs.delete(tmp, true);
             }
         }
         long records = m.sources.values().stream().mapToLong(c -> c.records).sum();
-        return new Result(m, fs.makeQualified(out).toString(), (System.nanoTime() - start) / 1e9, records);
+        return new Result(m, fs.makeQualified(out).toString(), secondsSince(start), records);
     }
 
     private Manifest.Tokenizer describe(TokenizerSpec spec) {
@@ -177,51 +181,38 @@ public final class DatasetPreparer {
             int parallelism, Manifest m) {
         SourceEncoding.Encoded e = SourceEncoding.encode(jsc, files, o.source(), tok, o.maxLength(), o.overlong(),
                 o.badRows(), idOffset, parallelism);
-        JavaRDD<EncodedRow> problems = e.rows().filter(r -> !r.ok());
-        List<EncodedRow> fatal = problems.filter(EncodedRow::fatal).takeOrdered(1, SourceEncoding.BY_POSITION);
-        if (!fatal.isEmpty()) {
-            e.rows().unpersist(false);
-            throw new IllegalArgumentException(where(files, fatal.get(0)) + ": " + fatal.get(0).problem());
+        RowSummary summary = e.rows().mapPartitions(it -> List.of(RowSummary.of(it)).iterator())
+                .reduce(RowSummary::merge);
+        e.releaseParsed();
+        if (summary.firstFatal != null) {
+            e.release();
+            throw new IllegalArgumentException(where(files, summary.firstFatal) + ": " + summary.firstFatal.problem());
         }
         Manifest.SourceCounts c = new Manifest.SourceCounts();
         c.files = files.size();
-        c.records = e.rows().count();
-        c.rejected = problems.count();
+        c.records = summary.records;
+        c.rejected = summary.rejected;
         c.examples = c.records - c.rejected;
+        c.truncated = summary.truncated;
         c.droppedTailTokens = e.droppedTailTokens();
         if (c.examples == 0) {
-            e.rows().unpersist(false);
+            e.release();
             throw new IllegalArgumentException(String.join(",", files) + ": no usable rows (" + c.rejected + " rejected)");
         }
-        if (c.rejected > 0) {
-            problems.map(r -> category(r.problem())).countByValue()
-                    .forEach((k, v) -> m.rejects.byReason.merge(k, v, Long::sum));
-            m.rejects.total += c.rejected;
-            for (EncodedRow r : problems.takeOrdered(LISTED_REJECTS, SourceEncoding.BY_POSITION)) {
-                if (m.rejects.first.size() < LISTED_REJECTS) {
-                    m.rejects.first.add(where(files, r) + ": " + r.problem());
-                }
+        summary.byReason.forEach((k, v) -> m.rejects.byReason.merge(k, v, Long::sum));
+        m.rejects.total += c.rejected;
+        for (EncodedRow r : summary.firstRejects) {
+            if (m.rejects.first.size() < LISTED_REJECTS) {
+                m.rejects.first.add(where(files, r) + ": " + r.problem());
             }
         }
-        List<Stat> stats = new ArrayList<>(e.rows().filter(EncodedRow::ok)
-                .map(r -> new Stat(r.exampleId(), r.length(), r.targetCount(), r.label()))
-                .collect());
-        stats.sort((a, b) -> Long.compare(a.id(), b.id()));
-        c.truncated = e.rows().filter(r -> r.ok() && r.truncated()).count();
         m.sources.put(role, c);
-        return new Role(role, e, c, stats);
+        return new Role(role, e, c, summary.sortedStats());
     }
 
     private static String where(List<String> files, EncodedRow r) {
         String file = files.get(r.fileIndex());
         return r.line() > 0 ? file + ":" + r.line() : file;
-    }
-
-    /** A reject's reason without its particulars, for counting: the text before ':', digits as N. */
-    static String category(String problem) {
-        int colon = problem.indexOf(": ");
-        String head = colon > 0 ? problem.substring(0, colon) : problem;
-        return head.replaceAll("\\d+", "N");
     }
 
     /**
@@ -413,6 +404,10 @@ public final class DatasetPreparer {
         if (old != null) {
             fs.delete(old, true);
         }
+    }
+
+    private static double secondsSince(long startNanos) {
+        return Math.round((System.nanoTime() - startNanos) / 1e7) / 100.0;
     }
 
     private static double round3(double v) {

@@ -38,8 +38,25 @@ import scala.Tuple2;
  */
 final class SourceEncoding {
 
-    /** The encoded rows (persisted) and the tokens packing dropped. */
-    record Encoded(List<String> files, JavaRDD<EncodedRow> rows, long droppedTailTokens) {}
+    /**
+     * The encoded rows (persisted once first computed) and the tokens packing dropped (known once
+     * the rows have been computed).
+     */
+    record Encoded(List<String> files, JavaRDD<SourceRow> parsed, JavaRDD<EncodedRow> rows, LongAccumulator dropped) {
+        long droppedTailTokens() {
+            return dropped.value();
+        }
+
+        /** Once the rows are computed (and cached) the parsed rows are no longer needed. */
+        void releaseParsed() {
+            parsed.unpersist(false);
+        }
+
+        void release() {
+            parsed.unpersist(false);
+            rows.unpersist(false);
+        }
+    }
 
     /** Orders problems by where they occur. */
     static final Comparator<EncodedRow> BY_POSITION = (Comparator<EncodedRow> & Serializable)
@@ -68,15 +85,13 @@ final class SourceEncoding {
                     .zipWithIndex()
                     .map(t -> t._1().withId(t._2() + idOffset));
         } else {
-            parsed.persist(StorageLevel.MEMORY_AND_DISK_SER());
+            parsed.persist(StorageLevel.MEMORY_AND_DISK()); // zipWithIndex reads it twice
             rows = parsed.zipWithIndex()
                     .repartition(parallelism)
                     .mapPartitions(it -> encode(it, tokenizer, maxLength, overlong, badRows, idOffset));
         }
-        rows.persist(StorageLevel.MEMORY_AND_DISK_SER());
-        rows.count(); // materialise once: the accumulator and every later action read this
-        parsed.unpersist(false);
-        return new Encoded(paths, rows, dropped.value());
+        rows.persist(StorageLevel.MEMORY_AND_DISK());
+        return new Encoded(paths, parsed, rows, dropped);
     }
 
     private static Iterator<SourceRow> readFile(
