@@ -5,13 +5,4 @@ package org.splitlora.datasets.partition;
  * order given), {@code classOf[i]} the class it was split by (label or length bucket; all 0 for
  * IID), {@code draws} how many Dirichlet draws it took to meet the minimum per client.
  */
-public record Partition(int[] clientOf, int[] classOf, int draws) {
-
-    public int[] sizes(int clients) {
-        int[] n = new int[clients];
-        for (int c : clientOf) {
-            n[c]++;
-        }
-        return n;
-    }
-}
+public record Partition(int[] clientOf, int[] classOf, int draws) {}
