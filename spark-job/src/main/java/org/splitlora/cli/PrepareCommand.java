@@ -23,10 +23,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Raw data to tokenized Parquet shards, one per client: reads E2E CSV, JSONL or text",
-                "(any Hadoop path, gzip accepted), tokenizes with the model's tokenizer on Spark, holds out",
-                "a validation split, partitions the rest over the clients, and writes train/client_id=N/,",
-                "valid/, test/ and manifest.json to --out (all or nothing)."})
+        description = "Raw data to tokenized Parquet shards, one per client: reads E2E CSV, JSONL or text "
+                + "(any Hadoop path, gzip accepted), tokenizes with the model's tokenizer on Spark, holds out "
+                + "a validation split, partitions the rest over the clients, and writes train/client_id=N/, "
+                + "valid/, test/ and manifest.json to --out (all or nothing).")
 final class PrepareCommand implements Callable<Integer> {
 
     @Spec
@@ -36,7 +36,7 @@ final class PrepareCommand implements Callable<Integer> {
             description = "Training data: files, directories or globs, comma-separated (local, hdfs://, s3a://; .gz ok).")
     String input;
 
-    @Option(names = "--format", required = true, paramLabel = "e2e|jsonl|text", converter = FormatConverter.class,
+    @Option(names = "--format", required = true, paramLabel = "e2e|jsonl|text",
             description = "e2e: CSV with mr,ref; jsonl: one object a line; text: plain text.")
     SourceFormat format;
 
@@ -44,11 +44,12 @@ final class PrepareCommand implements Callable<Integer> {
             description = "Model whose tokenizer to use: an HF model directory or builtin:tiny-gpt2.")
     String tokenizer;
 
-    @Option(names = "--clients", required = true, paramLabel = "N", description = "Number of clients.")
+    @Option(names = "--clients", required = true, paramLabel = "N",
+            description = "Number of clients.")
     int clients;
 
     @Option(names = "--partition", defaultValue = "iid", paramLabel = "iid|dirichlet|length-dirichlet",
-            converter = PartitionConverter.class, description = "How to spread examples over clients (default: ${DEFAULT-VALUE}).")
+            description = "How to spread examples over clients (default: ${DEFAULT-VALUE}).")
     PartitionMethod partition;
 
     @Option(names = "--alpha", defaultValue = "0.5", paramLabel = "A",
@@ -64,14 +65,16 @@ final class PrepareCommand implements Callable<Integer> {
     String labelField;
 
     @Option(names = "--min-examples", defaultValue = "1", paramLabel = "M",
-            description = "Every client gets at least M examples; Dirichlet partitions are re-drawn until so (default: ${DEFAULT-VALUE}).")
+            description = "Every client gets at least M examples; Dirichlet partitions are re-drawn until so "
+                    + "(default: ${DEFAULT-VALUE}).")
     int minExamples;
 
     @Option(names = "--max-draws", defaultValue = "1000", paramLabel = "D",
             description = "Re-draws allowed before giving up on --min-examples (default: ${DEFAULT-VALUE}).")
     int maxDraws;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of the validation hold-out and the partition (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "42",
+            description = "Seed of the validation hold-out and the partition (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--max-length", defaultValue = "512", paramLabel = "L",
@@ -79,24 +82,27 @@ final class PrepareCommand implements Callable<Integer> {
     int maxLength;
 
     @Option(names = "--overlong", defaultValue = "truncate", paramLabel = "truncate|skip|fail",
-            converter = OverlongConverter.class, description = "Rows longer than --max-length (default: ${DEFAULT-VALUE}).")
+            description = "Rows longer than --max-length (default: ${DEFAULT-VALUE}).")
     OverlongPolicy overlong;
 
-    @Option(names = "--on-bad-row", defaultValue = "fail", paramLabel = "fail|skip", converter = BadRowConverter.class,
-            description = "Unreadable rows (invalid JSON, missing field...): stop, or count and drop (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--on-bad-row", defaultValue = "fail", paramLabel = "fail|skip",
+            description = "Unreadable rows (invalid JSON, missing field...): stop, or count and drop "
+                    + "(default: ${DEFAULT-VALUE}).")
     BadRowPolicy badRows;
 
-    @Option(names = "--valid-input", paramLabel = "F", description = "Validation data in the same format (e.g. the E2E devset).")
+    @Option(names = "--valid-input", paramLabel = "F",
+            description = "Validation data in the same format (e.g. the E2E devset).")
     String validInput;
 
     @Option(names = "--valid-fraction", paramLabel = "X",
             description = "Fraction of the training data held out for validation (default: 0.05, or 0 with --valid-input).")
     Double validFraction;
 
-    @Option(names = "--test-input", paramLabel = "F", description = "Test data in the same format.")
+    @Option(names = "--test-input", paramLabel = "F",
+            description = "Test data in the same format.")
     String testInput;
 
-    @Option(names = "--jsonl-style", defaultValue = "auto", paramLabel = "STYLE", converter = JsonlStyleConverter.class,
+    @Option(names = "--jsonl-style", defaultValue = "auto", paramLabel = "STYLE",
             description = "auto, prompt-completion, alpaca, chat or text (default: ${DEFAULT-VALUE}).")
     JsonlStyle jsonlStyle;
 
@@ -105,7 +111,7 @@ final class PrepareCommand implements Callable<Integer> {
                     + "(roles: prompt, completion, instruction, input, output, messages, text).")
     Map<String, String> fields;
 
-    @Option(names = "--text-mode", defaultValue = "lines", paramLabel = "lines|packed", converter = TextModeConverter.class,
+    @Option(names = "--text-mode", defaultValue = "lines", paramLabel = "lines|packed",
             description = "text: one example a line, or lines packed into --max-length blocks (default: ${DEFAULT-VALUE}).")
     TextMode textMode;
 
@@ -113,13 +119,16 @@ final class PrepareCommand implements Callable<Integer> {
             description = "Tokenization tasks (default: Spark's default parallelism).")
     int parallelism;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: local[*], or spark-submit's).")
+    @Option(names = "--master", paramLabel = "URL",
+            description = "Spark master (default: local[*], or spark-submit's).")
     String master;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (any Hadoop path).")
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Output directory (any Hadoop path).")
     String out;
 
-    @Option(names = "--overwrite", description = "Replace an existing output directory (only once the new one is complete).")
+    @Option(names = "--overwrite",
+            description = "Replace an existing output directory (only once the new one is complete).")
     boolean overwrite;
 
     @Override
@@ -148,41 +157,5 @@ final class PrepareCommand implements Callable<Integer> {
                     r.out(), r.recordsRead(), r.seconds(), r.recordsPerSecond(), r.manifest().contentHash.substring(0, 16));
         }
         return 0;
-    }
-
-    static final class FormatConverter implements picocli.CommandLine.ITypeConverter<SourceFormat> {
-        public SourceFormat convert(String v) {
-            return SourceFormat.parse(v);
-        }
-    }
-
-    static final class PartitionConverter implements picocli.CommandLine.ITypeConverter<PartitionMethod> {
-        public PartitionMethod convert(String v) {
-            return PartitionMethod.parse(v);
-        }
-    }
-
-    static final class OverlongConverter implements picocli.CommandLine.ITypeConverter<OverlongPolicy> {
-        public OverlongPolicy convert(String v) {
-            return OverlongPolicy.parse(v);
-        }
-    }
-
-    static final class BadRowConverter implements picocli.CommandLine.ITypeConverter<BadRowPolicy> {
-        public BadRowPolicy convert(String v) {
-            return BadRowPolicy.parse(v);
-        }
-    }
-
-    static final class JsonlStyleConverter implements picocli.CommandLine.ITypeConverter<JsonlStyle> {
-        public JsonlStyle convert(String v) {
-            return JsonlStyle.parse(v);
-        }
-    }
-
-    static final class TextModeConverter implements picocli.CommandLine.ITypeConverter<TextMode> {
-        public TextMode convert(String v) {
-            return TextMode.parse(v);
-        }
     }
 }

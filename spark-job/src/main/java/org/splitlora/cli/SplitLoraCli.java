@@ -1,6 +1,12 @@
 package org.splitlora.cli;
 
 import java.io.PrintWriter;
+import org.splitlora.datasets.encode.BadRowPolicy;
+import org.splitlora.datasets.encode.OverlongPolicy;
+import org.splitlora.datasets.partition.PartitionMethod;
+import org.splitlora.datasets.source.JsonlStyle;
+import org.splitlora.datasets.source.SourceFormat;
+import org.splitlora.datasets.source.TextMode;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -32,7 +38,13 @@ public final class SplitLoraCli implements Runnable {
 
     /** As {@link #execute(String...)}, writing to the given streams (tests capture them). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new SplitLoraCli()).setOut(out).setErr(err);
+        CommandLine cl = new CommandLine(new SplitLoraCli()).setOut(out).setErr(err)
+                .registerConverter(SourceFormat.class, SourceFormat::parse)
+                .registerConverter(PartitionMethod.class, PartitionMethod::parse)
+                .registerConverter(OverlongPolicy.class, OverlongPolicy::parse)
+                .registerConverter(BadRowPolicy.class, BadRowPolicy::parse)
+                .registerConverter(JsonlStyle.class, JsonlStyle::parse)
+                .registerConverter(TextMode.class, TextMode::parse);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             cmd.getErr().println("error: " + describe(ex));
             if (Boolean.getBoolean("splitlora.stacktrace")) {
