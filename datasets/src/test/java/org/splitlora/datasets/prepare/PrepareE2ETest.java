@@ -66,6 +66,7 @@ class PrepareE2ETest {
         assertEquals(c.records - c.rejected, inClients + m.splits.get("valid").examples);
         assertEquals(m.rejects.total, c.rejected);
         PrepareTestSupport.assertManifestMatchesFiles(spark, out, m);
+        assertEquals(m.toJson(), PrepareTestSupport.manifest(spark, out).toJson(), "manifest.json reads back");
         long onDisk = spark.read().parquet(out.resolve("train").toString()).count()
                 + spark.read().parquet(out.resolve("valid").toString()).count();
         assertEquals(c.records - c.rejected, onDisk);
