@@ -22,6 +22,11 @@ public record TokenizedExample(long exampleId, int[] inputIds, byte[] lossMask) 
 
     /** Number of positions whose next token is a target, i.e. that contribute to the loss. */
     public int targetCount() {
+        return targetCount(lossMask);
+    }
+
+    /** Targets in a loss mask: the first token has no position before it to be predicted from. */
+    public static int targetCount(byte[] lossMask) {
         int n = 0;
         for (int t = 1; t < lossMask.length; t++) {
             n += lossMask[t];

@@ -5,26 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
 import org.splitlora.testutil.Fixtures;
 
 /** The commands as a user runs them: output format, exit codes, one-line errors. */
 class CliTest {
 
-    private record Result(int code, String out, String err) {}
-
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = SplitLoraCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(code, out.toString(), err.toString());
-    }
 
     @Test
     void generateJsonWithPromptIds() {
-        Result r = run("generate", "--model", Fixtures.stories260k().toString(), "--prompt-ids", "1",
+        CliRun r = CliRun.of("generate", "--model", Fixtures.stories260k().toString(), "--prompt-ids", "1",
                 "--max-new-tokens", "12", "--json");
         assertEquals(0, r.code(), r.err());
         JsonObject o = JsonParser.parseString(r.out().strip()).getAsJsonObject();
@@ -35,7 +25,7 @@ class CliTest {
 
     @Test
     void generateTextPromptWithBeamSearch() {
-        Result r = run("generate", "--model", Fixtures.stories260k().toString(), "--prompt", "Once upon a time",
+        CliRun r = CliRun.of("generate", "--model", Fixtures.stories260k().toString(), "--prompt", "Once upon a time",
                 "--beam", "3", "--max-new-tokens", "10");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().strip().length() > 10, r.out());
@@ -43,30 +33,30 @@ class CliTest {
 
     @Test
     void outOfVocabularyPromptIdIsAClearError() {
-        Result r = run("generate", "--model", Fixtures.stories260k().toString(), "--prompt-ids", "1,99999");
+        CliRun r = CliRun.of("generate", "--model", Fixtures.stories260k().toString(), "--prompt-ids", "1,99999");
         assertEquals(1, r.code());
         assertEquals("error: prompt id 99999 at position 1 is outside the vocabulary [0, 512)", r.err().strip());
     }
 
     @Test
     void missingModelDirectoryIsAClearError() {
-        Result r = run("generate", "--model", "/nonexistent/model", "--prompt", "hi");
+        CliRun r = CliRun.of("generate", "--model", "/nonexistent/model", "--prompt", "hi");
         assertEquals(1, r.code());
         assertEquals("error: /nonexistent/model: model directory not found", r.err().strip());
     }
 
     @Test
     void usageErrorsExitWithTwo() {
-        Result r = run("generate", "--model", "builtin:tiny-gpt2");
+        CliRun r = CliRun.of("generate", "--model", "builtin:tiny-gpt2");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--prompt"), r.err());
-        assertEquals(2, run("no-such-command").code());
+        assertEquals(2, CliRun.of("no-such-command").code());
     }
 
     @Test
     void everyCommandHasHelp() {
         for (String cmd : new String[] {"demo", "generate"}) {
-            Result r = run(cmd, "--help");
+            CliRun r = CliRun.of(cmd, "--help");
             assertEquals(0, r.code(), cmd);
             assertTrue(r.out().contains("Usage: splitlora " + cmd), r.out());
         }

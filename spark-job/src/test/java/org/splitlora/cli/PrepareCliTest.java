@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,14 +22,6 @@ class PrepareCliTest {
     @TempDir
     Path tmp;
 
-    private record Result(int code, String out, String err) {}
-
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = SplitLoraCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(code, out.toString(), err.toString());
-    }
 
     private static String devset() {
         return Fixtures.shared().resolve("e2e/devset.csv").toString();
@@ -40,7 +30,7 @@ class PrepareCliTest {
     @Test
     void preparesE2EAndPrintsTheSummaryTable() {
         Path out = tmp.resolve("prepared");
-        Result r = run("prepare", "--input", devset(), "--format", "e2e", "--tokenizer", "builtin:tiny-gpt2",
+        CliRun r = CliRun.of("prepare", "--input", devset(), "--format", "e2e", "--tokenizer", "builtin:tiny-gpt2",
                 "--clients", "4", "--partition", "dirichlet", "--label-field", "eatType", "--alpha", "1",
                 "--valid-fraction", "0.1", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
@@ -56,19 +46,19 @@ class PrepareCliTest {
 
     @Test
     void badOptionsAndBadDataAreOneLineErrors() throws Exception {
-        Result usage = run("prepare", "--input", devset(), "--format", "xml", "--tokenizer", "builtin:tiny-gpt2",
+        CliRun usage = CliRun.of("prepare", "--input", devset(), "--format", "xml", "--tokenizer", "builtin:tiny-gpt2",
                 "--clients", "2", "--out", tmp.resolve("x").toString());
         assertEquals(2, usage.code());
         assertTrue(usage.err().contains("unknown format 'xml' (expected e2e, jsonl or text)"), usage.err());
 
-        Result config = run("prepare", "--input", devset(), "--format", "e2e", "--tokenizer", "builtin:tiny-gpt2",
+        CliRun config = CliRun.of("prepare", "--input", devset(), "--format", "e2e", "--tokenizer", "builtin:tiny-gpt2",
                 "--clients", "0", "--out", tmp.resolve("x").toString());
         assertEquals(1, config.code());
         assertEquals("error: clients: must be ≥ 1, got 0", config.err().strip());
 
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"text\": \"fine\"}\n{oops\n");
-        Result data = run("prepare", "--input", bad.toString(), "--format", "jsonl", "--tokenizer", "builtin:tiny-gpt2",
+        CliRun data = CliRun.of("prepare", "--input", bad.toString(), "--format", "jsonl", "--tokenizer", "builtin:tiny-gpt2",
                 "--clients", "1", "--out", tmp.resolve("x").toString());
         assertEquals(1, data.code());
         assertEquals(1, data.err().strip().lines().count(), data.err());
@@ -78,7 +68,7 @@ class PrepareCliTest {
 
     @Test
     void helpListsTheOptions() {
-        Result r = run("prepare", "--help");
+        CliRun r = CliRun.of("prepare", "--help");
         assertEquals(0, r.code());
         for (String option : List.of("--input", "--format", "--tokenizer", "--clients", "--partition", "--alpha",
                 "--label-field", "--min-examples", "--valid-input", "--valid-fraction", "--test-input", "--max-length",

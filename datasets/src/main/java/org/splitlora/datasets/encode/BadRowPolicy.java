@@ -1,6 +1,6 @@
 package org.splitlora.datasets.encode;
 
-import java.util.Locale;
+import org.splitlora.datasets.EnumOption;
 
 /** What to do with a row that cannot be read (invalid JSON, a missing field, an empty value...). */
 public enum BadRowPolicy {
@@ -10,10 +10,6 @@ public enum BadRowPolicy {
     SKIP;
 
     public static BadRowPolicy parse(String s) {
-        try {
-            return valueOf(s.trim().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown bad-row policy '" + s + "' (expected fail or skip)");
-        }
+        return EnumOption.parse(BadRowPolicy.class, s, "bad-row policy");
     }
 }

@@ -1,6 +1,7 @@
 package org.splitlora.datasets.encode;
 
 import java.io.Serializable;
+import org.splitlora.datasets.TokenizedExample;
 
 /**
  * One tokenized example, or the problem that kept a source row from becoming one, with the file
@@ -24,11 +25,7 @@ public record EncodedRow(
 
     /** Positions whose next token is a target (what the loss sums over). */
     public int targetCount() {
-        int n = 0;
-        for (int t = 1; t < lossMask.length; t++) {
-            n += lossMask[t];
-        }
-        return n;
+        return TokenizedExample.targetCount(lossMask);
     }
 
     public EncodedRow withId(long id) {

@@ -1,6 +1,6 @@
 package org.splitlora.datasets.encode;
 
-import java.util.Locale;
+import org.splitlora.datasets.EnumOption;
 
 /** What to do with an example longer than the maximum length. */
 public enum OverlongPolicy {
@@ -12,10 +12,6 @@ public enum OverlongPolicy {
     FAIL;
 
     public static OverlongPolicy parse(String s) {
-        try {
-            return valueOf(s.trim().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown overlong policy '" + s + "' (expected truncate, skip or fail)");
-        }
+        return EnumOption.parse(OverlongPolicy.class, s, "overlong policy");
     }
 }

@@ -1,6 +1,6 @@
 package org.splitlora.datasets.partition;
 
-import java.util.Locale;
+import org.splitlora.datasets.EnumOption;
 
 /** How training examples are spread over clients. */
 public enum PartitionMethod {
@@ -12,15 +12,6 @@ public enum PartitionMethod {
     LENGTH_DIRICHLET;
 
     public static PartitionMethod parse(String s) {
-        try {
-            return valueOf(s.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(
-                    "unknown partition '" + s + "' (expected iid, dirichlet or length-dirichlet)");
-        }
-    }
-
-    public String key() {
-        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        return EnumOption.parse(PartitionMethod.class, s, "partition");
     }
 }

@@ -9,6 +9,7 @@ import java.util.stream.IntStream;
 import org.apache.commons.math3.distribution.GammaDistribution;
 import org.apache.commons.math3.random.RandomGenerator;
 import org.apache.commons.math3.random.Well19937c;
+import org.splitlora.datasets.EnumOption;
 
 /**
  * Assigns examples to clients. Everything is a function of the spec (its seed included) and the
@@ -95,7 +96,7 @@ public final class Partitioner {
             }
         }
         int worst = IntStream.range(0, sizes.length).boxed().min(Comparator.comparingInt(c -> sizes[c])).orElse(0);
-        throw new IllegalArgumentException("partition " + spec.method().key() + " with alpha " + spec.alpha()
+        throw new IllegalArgumentException("partition " + EnumOption.key(spec.method()) + " with alpha " + spec.alpha()
                 + " left client " + worst + " with " + sizes[worst] + " examples (min-examples "
                 + spec.minExamples() + ") in all " + spec.maxDraws()
                 + " draws; raise alpha, or lower clients or min-examples");

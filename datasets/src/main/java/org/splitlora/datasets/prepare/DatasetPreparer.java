@@ -24,6 +24,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.splitlora.datasets.EnumOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.splitlora.datasets.encode.EncodedRow;
@@ -84,8 +85,8 @@ public final class DatasetPreparer {
         Manifest m = new Manifest();
         m.tokenizer = describe(tokenizerSpec);
         m.maxLength = o.maxLength();
-        m.overlong = o.overlong().name().toLowerCase();
-        m.badRows = o.badRows().name().toLowerCase();
+        m.overlong = EnumOption.key(o.overlong());
+        m.badRows = EnumOption.key(o.badRows());
         m.seed = o.partition().seed();
         m.source = source(o);
         m.sources = new LinkedHashMap<>();
@@ -160,17 +161,17 @@ public final class DatasetPreparer {
 
     private Manifest.Source source(PrepareOptions o) {
         Manifest.Source s = new Manifest.Source();
-        s.format = o.source().format().key();
+        s.format = EnumOption.key(o.source().format());
         s.train = InputFiles.expand(o.input(), conf);
         s.valid = o.validInput() == null ? null : InputFiles.expand(o.validInput(), conf);
         s.test = o.testInput() == null ? null : InputFiles.expand(o.testInput(), conf);
         s.labelField = o.source().labelField();
         switch (o.source().format()) {
             case JSONL -> {
-                s.jsonlStyle = o.source().jsonlStyle().name().toLowerCase().replace('_', '-');
+                s.jsonlStyle = EnumOption.key(o.source().jsonlStyle());
                 s.fields = new TreeMap<>(o.source().fields());
             }
-            case TEXT -> s.textMode = o.source().textMode().name().toLowerCase();
+            case TEXT -> s.textMode = EnumOption.key(o.source().textMode());
             case E2E -> { }
         }
         return s;
@@ -265,7 +266,7 @@ public final class DatasetPreparer {
     private static Manifest.PartitionInfo partitionInfo(PrepareOptions o, Partition p, int[] lengths, String[] labels) {
         PartitionSpec spec = o.partition();
         Manifest.PartitionInfo info = new Manifest.PartitionInfo();
-        info.method = spec.method().key();
+        info.method = EnumOption.key(spec.method());
         info.clients = spec.clients();
         info.minExamples = spec.minExamples();
         info.draws = p.draws();

@@ -1,6 +1,6 @@
 package org.splitlora.datasets.source;
 
-import java.util.Locale;
+import org.splitlora.datasets.EnumOption;
 
 /** How a JSONL object becomes an example. */
 public enum JsonlStyle {
@@ -16,11 +16,6 @@ public enum JsonlStyle {
     TEXT;
 
     public static JsonlStyle parse(String s) {
-        try {
-            return valueOf(s.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(
-                    "unknown JSONL style '" + s + "' (expected auto, prompt-completion, alpaca, chat or text)");
-        }
+        return EnumOption.parse(JsonlStyle.class, s, "JSONL style");
     }
 }

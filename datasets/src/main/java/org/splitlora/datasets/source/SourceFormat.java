@@ -1,6 +1,6 @@
 package org.splitlora.datasets.source;
 
-import java.util.Locale;
+import org.splitlora.datasets.EnumOption;
 
 /** The raw data formats {@code prepare} reads. */
 public enum SourceFormat {
@@ -12,14 +12,6 @@ public enum SourceFormat {
     TEXT;
 
     public static SourceFormat parse(String s) {
-        try {
-            return valueOf(s.trim().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown format '" + s + "' (expected e2e, jsonl or text)");
-        }
-    }
-
-    public String key() {
-        return name().toLowerCase(Locale.ROOT);
+        return EnumOption.parse(SourceFormat.class, s, "format");
     }
 }

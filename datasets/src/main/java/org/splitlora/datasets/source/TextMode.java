@@ -1,6 +1,6 @@
 package org.splitlora.datasets.source;
 
-import java.util.Locale;
+import org.splitlora.datasets.EnumOption;
 
 /** How plain text becomes examples. */
 public enum TextMode {
@@ -13,10 +13,6 @@ public enum TextMode {
     PACKED;
 
     public static TextMode parse(String s) {
-        try {
-            return valueOf(s.trim().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown text mode '" + s + "' (expected lines or packed)");
-        }
+        return EnumOption.parse(TextMode.class, s, "text mode");
     }
 }
