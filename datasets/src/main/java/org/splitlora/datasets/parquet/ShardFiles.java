@@ -52,10 +52,11 @@ public final class ShardFiles {
         }
     }
 
-    /** Every Parquet file under {@code dir}, paths relative to {@code root}, sorted, with row counts from the footers. */
-    public static List<ShardFile> describe(FileSystem fs, Path root, Path dir, Configuration conf) throws IOException {
+    /** Every Parquet file under {@code root}, paths relative to it, sorted, with row counts from the footers. */
+    public static List<ShardFile> describe(FileSystem fs, Path root, Configuration conf) throws IOException {
         List<ShardFile> out = new ArrayList<>();
-        collect(fs, fs.makeQualified(root), fs.makeQualified(dir), conf, out);
+        Path qualified = fs.makeQualified(root);
+        collect(fs, qualified, qualified, conf, out);
         out.sort((a, b) -> a.path().compareTo(b.path()));
         return out;
     }

@@ -49,7 +49,7 @@ public final class Partitioner {
     }
 
     private static Partition iid(PartitionSpec spec, int n) {
-        int[] order = shuffled(IntStream.range(0, n).toArray(), new SplittableRandom(spec.seed()));
+        int[] order = permutation(n, new SplittableRandom(spec.seed()));
         int[] clientOf = new int[n];
         for (int r = 0; r < n; r++) {
             clientOf[order[r]] = (int) ((long) r * spec.clients() / n);
@@ -146,6 +146,11 @@ public final class Partitioner {
             out[order[r]] = (int) ((long) r * k / n);
         }
         return out;
+    }
+
+    /** A seeded Fisher-Yates permutation of 0..n-1. */
+    public static int[] permutation(int n, SplittableRandom rng) {
+        return shuffled(IntStream.range(0, n).toArray(), rng);
     }
 
     private static int[] shuffled(int[] a, SplittableRandom rng) {

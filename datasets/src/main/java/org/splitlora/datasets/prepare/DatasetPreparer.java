@@ -130,7 +130,7 @@ public final class DatasetPreparer {
             }
             LOG.info("wrote the shards at {} s", secondsSince(start));
             ShardFiles.normalise(fs, tmp);
-            m.files = ShardFiles.describe(fs, tmp, tmp, conf);
+            m.files = ShardFiles.describe(fs, tmp, conf);
             checkFiles(m);
             m.contentHash = contentHash(m.files);
             m.write(fs, new Path(tmp, Manifest.FILE_NAME));
@@ -225,15 +225,7 @@ public final class DatasetPreparer {
         int n = stats.size();
         boolean[] held = new boolean[n];
         int heldCount = (int) Math.round(o.validFraction() * n);
-        int[] order = new int[n];
-        Arrays.setAll(order, i -> i);
-        SplittableRandom rng = new SplittableRandom(o.partition().seed() ^ 0x5DEECE66DL);
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
+        int[] order = Partitioner.permutation(n, new SplittableRandom(o.partition().seed() ^ 0x5DEECE66DL));
         for (int i = 0; i < heldCount; i++) {
             held[order[i]] = true;
         }

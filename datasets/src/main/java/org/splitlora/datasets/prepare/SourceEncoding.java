@@ -42,7 +42,7 @@ final class SourceEncoding {
      * The encoded rows (persisted once first computed) and the tokens packing dropped (known once
      * the rows have been computed).
      */
-    record Encoded(List<String> files, JavaRDD<SourceRow> parsed, JavaRDD<EncodedRow> rows, LongAccumulator dropped) {
+    record Encoded(JavaRDD<SourceRow> parsed, JavaRDD<EncodedRow> rows, LongAccumulator dropped) {
         long droppedTailTokens() {
             return dropped.value();
         }
@@ -91,7 +91,7 @@ final class SourceEncoding {
                     .mapPartitions(it -> encode(it, tokenizer, maxLength, overlong, badRows, idOffset));
         }
         rows.persist(StorageLevel.MEMORY_AND_DISK());
-        return new Encoded(paths, parsed, rows, dropped);
+        return new Encoded(parsed, rows, dropped);
     }
 
     private static Iterator<SourceRow> readFile(
