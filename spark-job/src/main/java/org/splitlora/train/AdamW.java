@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import org.splitlora.model.nn.Torch;
@@ -37,12 +38,23 @@ public final class AdamW implements AutoCloseable {
      * the gradients, and returns the global gradient norm before clipping.
      */
     public double step(double lr) {
+        return step(lr, 1);
+    }
+
+    /**
+     * As {@link #step(double)} on the accumulated gradients times {@code gradScale} (the split
+     * server averages the gradients of the clients it served in one step).
+     */
+    public double step(double lr, double gradScale) {
         try (NDManager tmp = state.newSubManager(); Torch.GradScope ignored = Torch.gradMode(false)) {
             List<NDArray> grads = new ArrayList<>(params.size());
             double sq = 0;
             for (NDArray p : params) {
                 NDArray g = p.getGradient();
                 g.attach(tmp);
+                if (gradScale != 1) {
+                    g.muli((float) gradScale);
+                }
                 grads.add(g);
                 sq += g.square().sum().getFloat();
             }
@@ -79,6 +91,39 @@ public final class AdamW implements AutoCloseable {
             }
             return norm;
         }
+    }
+
+    /** Moments and step count, to checkpoint or to carry a client's optimizer across rounds. */
+    public State state() {
+        List<float[]> ms = new ArrayList<>(m.size());
+        List<float[]> vs = new ArrayList<>(v.size());
+        for (int i = 0; i < m.size(); i++) {
+            ms.add(m.get(i).toFloatArray());
+            vs.add(v.get(i).toFloatArray());
+        }
+        return new State(step, ms, vs);
+    }
+
+    /** Restores a {@link #state()} taken from an optimizer over parameters of the same shapes. */
+    public void restore(State s) {
+        if (s.m().size() != m.size()) {
+            throw new IllegalArgumentException("optimizer state has " + s.m().size() + " tensors, expected " + m.size());
+        }
+        try (Torch.GradScope ignored = Torch.gradMode(false)) {
+            for (int i = 0; i < m.size(); i++) {
+                if (s.m().get(i).length != m.get(i).size() || s.v().get(i).length != v.get(i).size()) {
+                    throw new IllegalArgumentException("optimizer state tensor " + i + " has the wrong size");
+                }
+                m.get(i).set(s.m().get(i));
+                v.get(i).set(s.v().get(i));
+            }
+        }
+        step = s.step();
+    }
+
+    /** A copy of the optimizer's state in Java arrays, in the parameters' order. */
+    public record State(int step, List<float[]> m, List<float[]> v) implements Serializable {
+        private static final long serialVersionUID = 1L;
     }
 
     @Override

@@ -15,7 +15,7 @@ import org.splitlora.model.nn.ForwardContext;
  * that the micro-batches of one global batch sum to the global mean. Only target positions go
  * through the LM head (the vocabulary projection dominates the cost of small models).
  */
-public final class Batch {
+public final class Batch implements LossTargets {
 
     private final int[][] ids;
     private final int[] lengths;
@@ -72,19 +72,43 @@ public final class Batch {
         return AttentionInputs.ids(ctx.manager(), ids);
     }
 
-    /** Flat indices (row · time + t) of the positions whose next token is a target. */
+    @Override
     public NDArray targetPositions(NDManager m) {
         return m.create(targetPositions, new Shape(targetPositions.length));
     }
 
-    /** The target token of each target position. */
+    @Override
     public NDArray labels(NDManager m) {
         return m.create(labels, new Shape(labels.length));
     }
 
-    /** Loss weight of every target: 1 / the normaliser given at construction. */
+    @Override
     public float targetWeight() {
         return weight;
+    }
+
+    /** Padded length of every row. */
+    public int time() {
+        return time;
+    }
+
+    /** Real length of each row (a copy). */
+    public int[] rowLengths() {
+        return lengths.clone();
+    }
+
+    /** {@link #targetPositions} as Java values (a copy). */
+    public long[] flatTargetPositions() {
+        return targetPositions.clone();
+    }
+
+    /** {@link #labels} as Java values. */
+    public int[] targetLabels() {
+        int[] out = new int[labels.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (int) labels[i];
+        }
+        return out;
     }
 
     public int size() {

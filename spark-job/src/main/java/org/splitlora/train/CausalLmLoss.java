@@ -20,7 +20,7 @@ public final class CausalLmLoss {
      * @param model a model part with the LM head
      * @param hidden the last block's output [batch, time, hidden]
      */
-    public static NDArray compute(DecoderModel model, NDArray hidden, Batch batch, double labelSmoothing, ForwardContext ctx) {
+    public static NDArray compute(DecoderModel model, NDArray hidden, LossTargets batch, double labelSmoothing, ForwardContext ctx) {
         long width = hidden.getShape().get(hidden.getShape().dimension() - 1);
         NDArray flat = hidden.reshape(-1, width);
         // row gather with autograd; the result belongs to the index array's (this pass's) manager

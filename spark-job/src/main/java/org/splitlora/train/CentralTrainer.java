@@ -1,16 +1,10 @@
 package org.splitlora.train;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.List;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.lora.LoraAdapters;
-import org.splitlora.model.nn.ForwardContext;
-import org.splitlora.model.nn.Torch;
-import org.splitlora.util.Seeds;
 
 /**
  * CenLoRA: one process trains the LoRA adapters of the whole model on all data. Each step takes
@@ -35,6 +29,7 @@ public final class CentralTrainer {
         int total = options.totalSteps(train.size());
         EpochSampler sampler = new EpochSampler(train.size(), options.seed());
         List<Double> losses = new ArrayList<>(total);
+        BatchStep batchStep = new LocalBatchStep(model, lora, options.microBatchSize(), options.labelSmoothing(), options.seed());
         try (AdamW opt = new AdamW(lora.parameters(), options.optimizer(), lora.manager())) {
             for (int step = 0; step < total; step++) {
                 long t0 = System.nanoTime();
@@ -42,12 +37,12 @@ public final class CentralTrainer {
                 for (int i : sampler.next(options.batchSize())) {
                     batch.add(train.get(i));
                 }
-                double[] lossAndTokens = accumulate(batch, step);
+                BatchStep.StepLoss result = batchStep.run(batch, step);
                 double lr = options.optimizer().lrAt(step, total);
                 double norm = opt.step(lr);
-                losses.add(lossAndTokens[0]);
-                listener.onStep(new TrainListener.StepResult(step + 1, total, lossAndTokens[0], lr, norm,
-                        (long) lossAndTokens[1], (System.nanoTime() - t0) / 1e9));
+                losses.add(result.loss());
+                listener.onStep(new TrainListener.StepResult(step + 1, total, result.loss(), lr, norm,
+                        result.tokens(), (System.nanoTime() - t0) / 1e9));
                 boolean last = step + 1 == total;
                 if (valid != null && !valid.isEmpty()
                         && (last || (options.evalEvery() > 0 && (step + 1) % options.evalEvery() == 0))) {
@@ -56,29 +51,5 @@ public final class CentralTrainer {
             }
         }
         return losses;
-    }
-
-    /** Forward + backward of every micro-batch; returns {mean loss over the batch's targets, tokens}. */
-    private double[] accumulate(List<TokenizedExample> batch, int step) {
-        int targets = 0;
-        for (TokenizedExample e : batch) {
-            targets += e.targetCount();
-        }
-        double loss = 0;
-        long tokens = 0;
-        int pad = model.config().eosTokenId();
-        try (Torch.GradScope ignored = Torch.gradMode(true)) {
-            for (int i = 0, micro = 0; i < batch.size(); i += options.microBatchSize(), micro++) {
-                Batch mb = Batch.of(batch.subList(i, Math.min(batch.size(), i + options.microBatchSize())), pad, targets);
-                try (ForwardContext ctx = new ForwardContext(model.manager(), lora, true, Seeds.derive(options.seed(), step, micro))) {
-                    NDArray ids = mb.prepare(ctx);
-                    NDArray l = CausalLmLoss.compute(model, model.runBlocks(model.embed(ids, ctx), ctx), mb, options.labelSmoothing(), ctx);
-                    JniUtils.backward((PtNDArray) l, (PtNDArray) ctx.manager().ones(l.getShape()), false, false);
-                    loss += l.getFloat();
-                }
-                tokens += mb.tokenCount();
-            }
-        }
-        return new double[] {loss, tokens};
     }
 }

@@ -62,4 +62,14 @@ public final class HalfFloat {
     public static float fromBFloat16(short b) {
         return Float.intBitsToFloat((b & 0xFFFF) << 16);
     }
+
+    /** Round-to-nearest-even conversion to bfloat16, as PyTorch's {@code .bfloat16()}; NaN stays NaN. */
+    public static short toBFloat16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        int rounding = 0x7FFF + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
+    }
 }

@@ -1,0 +1,418 @@
+package org.splitlora.split;
+
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The split server the driver hosts: a gRPC service that runs the {@link ServerSegment} for the
+ * clients of the current round. Clients advance in lock-step: the server waits until every client
+ * due at (step, micro-batch) has sent its activations, serves them as one batch, and takes one
+ * optimizer step per global step on the mean of the clients' gradients. The grouping depends only
+ * on the round's clients, never on arrival order, so runs are reproducible.
+ *
+ * <p>One worker thread owns the segment (PyTorch state is not shared across threads); gRPC threads
+ * only decode frames and queue them. A frame of a newer Spark stage attempt rolls the segment back
+ * to its state at the start of the round, so a retried round counts each update once.
+ */
+public final class SplitServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SplitServer.class);
+
+    private final ServerSegment segment;
+    private final ServerSettings settings;
+    private final Server grpc;
+    private final LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
+    private final Thread worker;
+    private volatile boolean running = true;
+
+    // Round state, owned by the worker thread.
+    private int round = -1;
+    private int attempt;
+    private int firstStep;
+    private int stepCount;
+    private Set<Integer> expected = Set.of();
+    private ServerSegment.Snapshot roundStart;
+    private int step;
+    private int micro;
+    private final Map<Integer, Integer> microCounts = new TreeMap<>();
+    private final Map<Integer, Arrival> waiting = new TreeMap<>();
+    private long groupSince;
+    private final Map<Integer, ClientTraffic> traffic = new TreeMap<>();
+
+    private SplitServer(ServerSegment segment, ServerSettings settings) {
+        this.segment = segment;
+        this.settings = settings;
+        ServerServiceDefinition service = ServerServiceDefinition.builder(SplitProtocol.SERVICE)
+                .addMethod(SplitProtocol.RAW_EXCHANGE, ServerCalls.asyncBidiStreamingCall(this::openStream))
+                .build();
+        NettyServerBuilder builder = NettyServerBuilder
+                .forAddress(new InetSocketAddress(settings.bindHost(), settings.port()))
+                .maxInboundMessageSize(settings.maxMessageBytes())
+                .addService(ServerInterceptors.intercept(service, new SecretCheck(settings.secret())));
+        if (settings.tls() != null) {
+            try {
+                builder.sslContext(GrpcSslContexts.forServer(settings.tls().certChain().toFile(),
+                        settings.tls().privateKey().toFile()).build());
+            } catch (IOException e) {
+                throw new UncheckedIOException("split.tls: " + e.getMessage(), e);
+            }
+        }
+        this.grpc = builder.build();
+        this.worker = new Thread(this::work, "split-server");
+        this.worker.setDaemon(true);
+    }
+
+    /** Starts serving {@code segment} with {@code settings}; the port may be 0 (any free port). */
+    public static SplitServer start(ServerSegment segment, ServerSettings settings) {
+        SplitServer s = new SplitServer(segment, settings);
+        try {
+            s.grpc.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("split server cannot listen on " + settings.bindHost() + ":" + settings.port()
+                    + " (split.server.bind / split.server.port): " + e.getMessage(), e);
+        }
+        s.worker.start();
+        return s;
+    }
+
+    public int port() {
+        return grpc.getPort();
+    }
+
+    /**
+     * Opens a round (or a sequential-split turn) for {@code clients}, global steps
+     * [firstStep, firstStep + steps), and remembers the segment's state to roll back to.
+     */
+    public void beginRound(int round, int firstStep, int steps, Collection<Integer> clients) {
+        onWorker(() -> {
+            this.round = round;
+            this.attempt = 0;
+            this.firstStep = firstStep;
+            this.stepCount = steps;
+            this.expected = new TreeSet<>(clients);
+            this.roundStart = segment.snapshot();
+            this.traffic.clear();
+            resetCursor();
+            return null;
+        });
+    }
+
+    /** Closes the round; returns what each client exchanged with the server in it. */
+    public Map<Integer, ClientTraffic> endRound() {
+        return onWorker(() -> {
+            if (step != firstStep + stepCount) {
+                throw new IllegalStateException("round " + round + " ended at step " + step + " of "
+                        + (firstStep + stepCount) + ": some client did not finish");
+            }
+            this.round = -1;
+            this.expected = Set.of();
+            return Map.copyOf(traffic);
+        });
+    }
+
+    public ServerSegment.Snapshot snapshot() {
+        return onWorker(segment::snapshot);
+    }
+
+    public void restore(ServerSegment.Snapshot s) {
+        onWorker(() -> {
+            segment.restore(s);
+            return null;
+        });
+    }
+
+    /** Bytes and server time of one client in one round. */
+    public record ClientTraffic(long frames, long bytesIn, long bytesOut, double serverSeconds) implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        static final ClientTraffic NONE = new ClientTraffic(0, 0, 0, 0);
+
+        ClientTraffic plus(long in, long out, double seconds) {
+            return new ClientTraffic(frames + 1, bytesIn + in, bytesOut + out, serverSeconds + seconds);
+        }
+    }
+
+    // ---- gRPC side: decode and queue -------------------------------------------------------
+
+    private StreamObserver<byte[]> openStream(StreamObserver<StepReply> replies) {
+        Stream stream = new Stream(replies);
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(byte[] frame) {
+                StepRequest r;
+                try {
+                    r = SplitProtocol.decodeRequest(frame);
+                } catch (MalformedFrameException e) {
+                    events.add(new Failure(stream, Status.INVALID_ARGUMENT.withDescription(e.getMessage())));
+                    return;
+                }
+                events.add(new Arrival(stream, r, frame.length, System.nanoTime()));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                events.add(new Gone(stream));
+            }
+
+            @Override
+            public void onCompleted() {
+                events.add(new Gone(stream));
+            }
+        };
+    }
+
+    /** One client connection; its observer is only touched by the worker thread. */
+    private static final class Stream {
+        final StreamObserver<StepReply> replies;
+        boolean closed;
+
+        Stream(StreamObserver<StepReply> replies) {
+            this.replies = replies;
+        }
+
+        void fail(Status status) {
+            if (!closed) {
+                closed = true;
+                replies.onError(status.asRuntimeException());
+            }
+        }
+
+        void complete() {
+            if (!closed) {
+                closed = true;
+                replies.onCompleted();
+            }
+        }
+    }
+
+    private record Arrival(Stream stream, StepRequest request, int bytes, long nanos) {}
+
+    private record Failure(Stream stream, Status status) {}
+
+    private record Gone(Stream stream) {}
+
+    private record Control(Callable<?> action, CompletableFuture<Object> done) {}
+
+    // ---- worker side: group, compute, reply ------------------------------------------------
+
+    @SuppressWarnings("unchecked")
+    private <T> T onWorker(Callable<T> action) {
+        CompletableFuture<Object> done = new CompletableFuture<>();
+        events.add(new Control(action, done));
+        try {
+            return (T) done.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the split server", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof RuntimeException re ? re : new IllegalStateException(c.getMessage(), c);
+        }
+    }
+
+    private void work() {
+        while (running) {
+            Object ev;
+            try {
+                ev = events.poll(200, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                if (ev instanceof Arrival a) {
+                    arrive(a);
+                } else if (ev instanceof Failure f) {
+                    f.stream().fail(f.status());
+                } else if (ev instanceof Gone g) {
+                    g.stream().complete();
+                    waiting.values().removeIf(a -> a.stream() == g.stream());
+                } else if (ev instanceof Control c) {
+                    try {
+                        c.done().complete(c.action().call());
+                    } catch (Exception e) {
+                        c.done().completeExceptionally(e);
+                    }
+                }
+                expireWaiting();
+            } catch (RuntimeException e) {
+                // a compute failure fails the clients of the group, never the server
+                LOG.warn("split server: {}", e.toString());
+                failWaiting(Status.INTERNAL.withDescription("server error: " + e.getMessage()));
+            }
+        }
+    }
+
+    private void arrive(Arrival a) {
+        StepRequest r = a.request();
+        String problem = admit(r);
+        if (problem != null) {
+            a.stream().fail(Status.FAILED_PRECONDITION.withDescription(problem));
+            return;
+        }
+        try {
+            segment.check(r);
+        } catch (MalformedFrameException e) {
+            a.stream().fail(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
+            return;
+        }
+        if (r.attempt() > attempt) {
+            // Spark retries the whole barrier stage: forget the failed attempt's steps
+            LOG.warn("split server: round {} restarts as stage attempt {}; rolling back to the round start", round, r.attempt());
+            failWaiting(Status.ABORTED.withDescription("round " + round + " restarted as attempt " + r.attempt()));
+            segment.restore(roundStart);
+            attempt = r.attempt();
+            resetCursor();
+        }
+        if (r.step() != step || r.micro() != micro) {
+            a.stream().fail(Status.FAILED_PRECONDITION.withDescription("client " + r.clientId() + " sent step "
+                    + r.step() + " micro-batch " + r.micro() + ", the server is at step " + step + " micro-batch " + micro));
+            return;
+        }
+        if (micro == 0) {
+            microCounts.put(r.clientId(), r.microCount());
+        }
+        if (waiting.isEmpty()) {
+            groupSince = System.nanoTime();
+        }
+        waiting.put(r.clientId(), a);
+        serveIfComplete();
+    }
+
+    /** Why a frame cannot join the current round, or null. */
+    private String admit(StepRequest r) {
+        if (!r.runId().equals(settings.runId())) {
+            return "frame of run " + r.runId() + ", this server serves run " + settings.runId();
+        }
+        if (r.round() != round) {
+            return "frame of round " + r.round() + ", the server is " + (round < 0 ? "between rounds" : "in round " + round);
+        }
+        if (!expected.contains(r.clientId())) {
+            return "client " + r.clientId() + " is not in round " + round;
+        }
+        if (r.attempt() < attempt) {
+            return "stage attempt " + r.attempt() + " was superseded by attempt " + attempt;
+        }
+        if (waiting.containsKey(r.clientId()) && r.attempt() == attempt) {
+            return "client " + r.clientId() + " sent twice before a reply";
+        }
+        return null;
+    }
+
+    private void serveIfComplete() {
+        List<Integer> members = new ArrayList<>();
+        for (int c : expected) {
+            if (micro == 0 || microCounts.getOrDefault(c, 0) > micro) {
+                members.add(c);
+            }
+        }
+        if (micro == 0 && microCounts.size() < expected.size() || !waiting.keySet().containsAll(members)) {
+            return;
+        }
+        List<StepRequest> group = new ArrayList<>(members.size());
+        for (int c : members) {
+            group.add(waiting.get(c).request());
+        }
+        long t0 = System.nanoTime();
+        List<ServerSegment.Outcome> out = segment.forwardBackward(group);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        for (int i = 0; i < members.size(); i++) {
+            Arrival a = waiting.remove(members.get(i));
+            ServerSegment.Outcome o = out.get(i);
+            StepReply reply = new StepReply(step, micro, o.loss(), a.request().dtype(), o.gradient(), (float) seconds);
+            a.stream().replies.onNext(reply);
+            traffic.put(members.get(i), traffic.getOrDefault(members.get(i), ClientTraffic.NONE)
+                    .plus(a.bytes(), o.gradient().length, seconds));
+        }
+        micro++;
+        int micros = microCounts.values().stream().mapToInt(Integer::intValue).max().orElse(1);
+        if (micro >= micros) {
+            segment.step(step, expected.size());
+            step++;
+            micro = 0;
+            microCounts.clear();
+        }
+    }
+
+    private void expireWaiting() {
+        if (!waiting.isEmpty() && System.nanoTime() - groupSince > settings.stepTimeout().toNanos()) {
+            Set<Integer> missing = new TreeSet<>(expected);
+            missing.removeAll(waiting.keySet());
+            failWaiting(Status.DEADLINE_EXCEEDED.withDescription("step " + step + ": no activations from client(s) "
+                    + missing + " within split.stepTimeout " + settings.stepTimeout()));
+        }
+    }
+
+    private void failWaiting(Status status) {
+        for (Arrival a : waiting.values()) {
+            a.stream().fail(status);
+        }
+        waiting.clear();
+    }
+
+    private void resetCursor() {
+        step = firstStep;
+        micro = 0;
+        microCounts.clear();
+        waiting.clear();
+    }
+
+    /** Refuses calls without the run's secret (compared in constant time). */
+    private static final class SecretCheck implements ServerInterceptor {
+        private final byte[] secret;
+
+        SecretCheck(String secret) {
+            this.secret = secret.getBytes(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+            String given = headers.get(SplitProtocol.SECRET_HEADER);
+            if (given == null || !MessageDigest.isEqual(secret, given.getBytes(StandardCharsets.UTF_8))) {
+                call.close(Status.UNAUTHENTICATED.withDescription("missing or wrong run secret"), new Metadata());
+                return new ServerCall.Listener<>() {};
+            }
+            return next.startCall(call, headers);
+        }
+    }
+
+    @Override
+    public void close() {
+        grpc.shutdownNow();
+        running = false;
+        worker.interrupt();
+        try {
+            grpc.awaitTermination(5, TimeUnit.SECONDS);
+            worker.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

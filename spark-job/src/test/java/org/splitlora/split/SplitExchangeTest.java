@@ -1,0 +1,220 @@
+package org.splitlora.split;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import io.grpc.CallOptions;
+import io.grpc.ClientInterceptors;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+
+
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.splitlora.datasets.TokenizedExample;
+import org.splitlora.datasets.format.PromptCompletionFormat;
+import org.splitlora.datasets.synthetic.SyntheticE2E;
+import org.splitlora.datasets.tokenize.TextTokenizer;
+import org.splitlora.model.BuiltinModels;
+import org.splitlora.model.DecoderModel;
+import org.splitlora.model.ModelPart;
+import org.splitlora.model.ModelSource;
+import org.splitlora.model.lora.LoraAdapters;
+import org.splitlora.model.lora.LoraSpec;
+import org.splitlora.model.lora.LoraTarget;
+import org.splitlora.train.AdamW;
+import org.splitlora.train.BatchStep;
+import org.splitlora.train.EpochSampler;
+import org.splitlora.train.LocalBatchStep;
+import org.splitlora.train.OptimizerConfig;
+
+/** The split exchange over real gRPC on loopback, against the whole model run in one process. */
+class SplitExchangeTest {
+
+    private static final ModelSource SOURCE = ModelSource.of(BuiltinModels.TINY_GPT2);
+    private static final LoraSpec SPEC = LoraSpec.of(EnumSet.of(LoraTarget.Q, LoraTarget.V, LoraTarget.DOWN), 4, 16, 0.1);
+    // no clipping: the split clips each side by its own norm, the whole model by the joint norm
+    private static final OptimizerConfig OPTIM = new OptimizerConfig(5e-3, 0.9, 0.999, 1e-6, 0.01, 2, 0);
+    private static final int STEPS = 6;
+    private static final long SEED = 11;
+
+    @Test
+    void splitAtEveryCutMatchesTheWholeModelStepByStep() {
+        List<TokenizedExample> data = data(40);
+        List<Double> central = central(data);
+        for (int cut = 1; cut < SOURCE.config().numLayers(); cut++) {
+            List<Double> split = split(data, cut, WireDtype.FP32);
+            for (int s = 0; s < STEPS; s++) {
+                assertEquals(central.get(s), split.get(s), 1e-5, "cut " + cut + ", step " + s);
+            }
+        }
+        // half-precision wire: activations and gradients rounded to 11 (fp16) / 8 (bf16) mantissa bits
+        List<Double> fp16 = split(data, 2, WireDtype.FP16);
+        List<Double> bf16 = split(data, 2, WireDtype.BF16);
+        for (int s = 0; s < STEPS; s++) {
+            assertEquals(central.get(s), fp16.get(s), 2e-3, "fp16 step " + s);
+            assertEquals(central.get(s), bf16.get(s), 2e-2, "bf16 step " + s);
+        }
+    }
+
+    @Test
+    void refusesClientsWithoutTheSecretAndAnswersMalformedFramesWithoutDying() throws Exception {
+        try (NDManager root = NDManager.newBaseManager();
+             SplitServer server = SplitServer.start(segment(root, 2), settings("s3cret"))) {
+            server.beginRound(0, 0, 1, List.of(0));
+            StepRequest good = request(root, 2, 0);
+            StatusRuntimeException wrongSecret = rawExchange(server.port(), "guess", SplitProtocol.encode(good));
+            assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, wrongSecret.getStatus().getCode());
+            StatusRuntimeException noSecret = rawExchange(server.port(), null, SplitProtocol.encode(good));
+            assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, noSecret.getStatus().getCode());
+
+            byte[] frame = SplitProtocol.encode(good);
+            byte[] truncated = java.util.Arrays.copyOf(frame, frame.length - 7);
+            assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, rawExchange(server.port(), "s3cret", truncated).getStatus().getCode());
+            assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT,
+                    rawExchange(server.port(), "s3cret", "garbage".getBytes(java.nio.charset.StandardCharsets.UTF_8)).getStatus().getCode());
+            byte[] badDtype = frame.clone();
+            badDtype[dtypeOffset(good)] = 9;
+            assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, rawExchange(server.port(), "s3cret", badDtype).getStatus().getCode());
+            StatusRuntimeException wrongWidth = rawExchange(server.port(), "s3cret", SplitProtocol.encode(withHidden(good, 32)));
+            assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, wrongWidth.getStatus().getCode());
+            assertTrue(wrongWidth.getStatus().getDescription().contains("hidden size"), wrongWidth.getStatus().getDescription());
+            assertThrows(MalformedFrameException.class, () -> new StepRequest("run", 0, 0, 0, 0, 0, 1, 2, 5, WireDtype.FP16,
+                    good.batch(), good.time(), good.hidden(), good.activations(), good.lengths(), good.targetPositions(),
+                    good.labels(), good.lossWeight()), "fp32 payload declared as fp16");
+
+            // the server still serves a well-formed client of the run
+            try (SplitClient client = SplitClient.connect("127.0.0.1", server.port(), "s3cret", null, 64 << 20, Duration.ofSeconds(30))) {
+                StepReply reply = client.exchange(good);
+                assertTrue(Float.isFinite(reply.loss()) && reply.loss() > 0);
+                assertEquals(good.activations().length, reply.gradient().length);
+            }
+            assertEquals(1, server.endRound().get(0).frames());
+        }
+    }
+
+    private static List<Double> central(List<TokenizedExample> data) {
+        try (NDManager root = NDManager.newBaseManager();
+             DecoderModel model = SOURCE.loadWhole(root);
+             LoraAdapters lora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, SOURCE.config().numLayers(), SEED);
+             AdamW opt = new AdamW(lora.parameters(), OPTIM, lora.manager())) {
+            BatchStep step = new LocalBatchStep(model, lora, 3, 0.1, SEED);
+            EpochSampler sampler = new EpochSampler(data.size(), SEED);
+            List<Double> losses = new ArrayList<>();
+            for (int s = 0; s < STEPS; s++) {
+                losses.add(step.run(pick(data, sampler.next(8)), s).loss());
+                opt.step(OPTIM.lrAt(s, STEPS));
+            }
+            return losses;
+        }
+    }
+
+    private static List<Double> split(List<TokenizedExample> data, int cut, WireDtype dtype) {
+        try (NDManager root = NDManager.newBaseManager();
+             SplitServer server = SplitServer.start(segment(root, cut), settings("k"));
+             DecoderModel model = SOURCE.load(ModelPart.client(SOURCE.config(), cut), root);
+             LoraAdapters lora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, cut, SEED);
+             AdamW opt = new AdamW(lora.parameters(), OPTIM, lora.manager());
+             SplitClient client = SplitClient.connect("127.0.0.1", server.port(), "k", null, 64 << 20, Duration.ofSeconds(60))) {
+            server.beginRound(0, 0, STEPS, List.of(0));
+            BatchStep step = new SplitBatchStep(model, lora, 3, SEED, client,
+                    new SplitBatchStep.Route("run", 0, 0, 0, dtype, null));
+            EpochSampler sampler = new EpochSampler(data.size(), SEED);
+            List<Double> losses = new ArrayList<>();
+            for (int s = 0; s < STEPS; s++) {
+                losses.add(step.run(pick(data, sampler.next(8)), s).loss());
+                opt.step(OPTIM.lrAt(s, STEPS));
+            }
+            server.endRound();
+            return losses;
+        }
+    }
+
+    private static ServerSegment segment(NDManager root, int cut) {
+        DecoderModel model = SOURCE.load(ModelPart.server(SOURCE.config(), cut), root);
+        LoraAdapters lora = LoraAdapters.init(root, SOURCE.config(), SPEC, cut, SOURCE.config().numLayers(), SEED);
+        return new ServerSegment(model, lora, OPTIM, STEPS, 0.1);
+    }
+
+    private static ServerSettings settings(String secret) {
+        return new ServerSettings("127.0.0.1", 0, "run", secret, Duration.ofSeconds(30), 64 << 20, null);
+    }
+
+    private static StepRequest request(NDManager root, int cut, int client) {
+        List<TokenizedExample> data = data(4);
+        org.splitlora.train.Batch b = org.splitlora.train.Batch.of(data, SOURCE.config().eosTokenId(), 0);
+        int d = SOURCE.config().hiddenSize();
+        float[] act = new float[b.size() * b.time() * d];
+        java.util.Random rng = new java.util.Random(1);
+        for (int i = 0; i < act.length; i++) {
+            act[i] = (float) rng.nextGaussian();
+        }
+        return new StepRequest("run", client, 0, 0, 0, 0, 1, cut, 5, WireDtype.FP32, b.size(), b.time(), d,
+                WireDtype.FP32.encode(act), b.rowLengths(), b.flatTargetPositions(), b.targetLabels(), b.targetWeight());
+    }
+
+    private static StepRequest withHidden(StepRequest r, int hidden) {
+        byte[] act = new byte[r.batch() * r.time() * hidden * 4];
+        return new StepRequest(r.runId(), r.clientId(), r.round(), r.attempt(), r.step(), r.micro(), r.microCount(), r.cut(),
+                r.dropoutSeed(), r.dtype(), r.batch(), r.time(), hidden, act, r.lengths(), r.targetPositions(), r.labels(),
+                r.lossWeight());
+    }
+
+    /** Byte offset of the dtype code: magic, version, runId (UTF), 8 ints, the seed. */
+    private static int dtypeOffset(StepRequest r) {
+        return 8 + 2 + r.runId().length() + 8 * 4 + 8;
+    }
+
+    /** Sends one raw frame with the given secret (or none); returns how the server refused it. */
+    private static StatusRuntimeException rawExchange(int port, String secret, byte[] frame) throws InterruptedException {
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        try {
+            Metadata headers = new Metadata();
+            if (secret != null) {
+                headers.put(SplitProtocol.SECRET_HEADER, secret);
+            }
+            LinkedBlockingQueue<Object> out = new LinkedBlockingQueue<>();
+            StreamObserver<byte[]> req = ClientCalls.asyncBidiStreamingCall(
+                    ClientInterceptors.intercept(ch, MetadataUtils.newAttachHeadersInterceptor(headers))
+                            .newCall(SplitProtocol.RAW_EXCHANGE, CallOptions.DEFAULT),
+                    new StreamObserver<StepReply>() {
+                        public void onNext(StepReply v) { out.add(v); }
+                        public void onError(Throwable t) { out.add(t); }
+                        public void onCompleted() { out.add("completed"); }
+                    });
+            req.onNext(frame);
+            Object r = out.poll(30, TimeUnit.SECONDS);
+            assertTrue(r instanceof StatusRuntimeException, "expected a refusal, got " + r);
+            return (StatusRuntimeException) r;
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    private static List<TokenizedExample> data(int n) {
+        try (TextTokenizer tok = SOURCE.tokenizer()) {
+            return PromptCompletionFormat.encodeE2E(tok, SyntheticE2E.generate(n, 5));
+        }
+    }
+
+    private static List<TokenizedExample> pick(List<TokenizedExample> data, List<Integer> idx) {
+        List<TokenizedExample> out = new ArrayList<>();
+        for (int i : idx) {
+            out.add(data.get(i));
+        }
+        return out;
+    }
+
+}
