@@ -6,7 +6,7 @@ import java.util.Arrays;
  * One training example after tokenization: the token ids and, per token, whether the token is a
  * target (1: a completion token the loss is computed on) or context (0).
  */
-public record TokenizedExample(long exampleId, int[] inputIds, byte[] lossMask) {
+public record TokenizedExample(long exampleId, int[] inputIds, byte[] lossMask) implements java.io.Serializable {
 
     public TokenizedExample {
         if (inputIds.length != lossMask.length) {

@@ -13,11 +13,16 @@ final class SparkSessions {
     private SparkSessions() {}
 
     static SparkSession create(String appName, String master) {
+        return create(appName, master, "local[*]");
+    }
+
+    /** As {@link #create(String, String)} with {@code localDefault} as the master when none is given. */
+    static SparkSession create(String appName, String master, String localDefault) {
         SparkConf conf = new SparkConf(); // reads spark.* system properties set by spark-submit
         if (master != null) {
             conf.setMaster(master);
         } else if (!conf.contains("spark.master")) {
-            conf.setMaster("local[*]");
+            conf.setMaster(localDefault);
         }
         conf.setIfMissing("spark.app.name", appName);
         if (conf.get("spark.master").startsWith("local")) {

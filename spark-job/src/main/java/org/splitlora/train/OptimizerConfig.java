@@ -11,7 +11,7 @@ public record OptimizerConfig(
         double eps,
         double weightDecay,
         int warmupSteps,
-        double maxGradNorm) {
+        double maxGradNorm) implements java.io.Serializable {
 
     public OptimizerConfig {
         if (!(learningRate > 0)) throw new IllegalArgumentException("optimizer.lr must be > 0, got " + learningRate);

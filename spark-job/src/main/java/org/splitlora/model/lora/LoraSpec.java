@@ -11,7 +11,8 @@ import java.util.TreeMap;
  * layer (SplitFT's reduced rank at the cut); the scaling is alpha / rank of that layer, as PEFT's
  * rank_pattern does.
  */
-public record LoraSpec(Set<LoraTarget> targets, int rank, double alpha, double dropout, Map<Integer, Integer> layerRanks) {
+public record LoraSpec(Set<LoraTarget> targets, int rank, double alpha, double dropout, Map<Integer, Integer> layerRanks)
+        implements java.io.Serializable {
 
     public LoraSpec {
         if (targets == null || targets.isEmpty()) {

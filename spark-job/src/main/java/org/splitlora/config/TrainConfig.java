@@ -1,0 +1,226 @@
+package org.splitlora.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigValue;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.splitlora.datasets.EnumOption;
+import org.splitlora.model.ModelSource;
+import org.splitlora.model.config.ModelConfig;
+import org.splitlora.model.lora.LoraSpec;
+import org.splitlora.model.lora.LoraTarget;
+import org.splitlora.split.ActivationPrivacy;
+import org.splitlora.split.WireDtype;
+import org.splitlora.train.OptimizerConfig;
+
+/**
+ * A training run's configuration: HOCON (a file plus {@code --set key=value} overrides) over the
+ * defaults in {@code defaults.conf}, validated when it loads. Unknown keys, wrong types and values
+ * out of range are errors that name the key.
+ */
+public record TrainConfig(
+        RunMode mode,
+        long seed,
+        Path out,
+        String model,
+        Data data,
+        LoraSpec lora,
+        OptimizerConfig optimizer,
+        Train train,
+        Federation federation,
+        Split split,
+        ActivationPrivacy privacy,
+        String sparkMaster,
+        Config resolved) {
+
+    public record Data(String dir, int maxValidExamples) {}
+
+    public record Train(int batchSize, int microBatchSize, double labelSmoothing, int localSteps, int rounds, int epochs,
+                        int evalEvery) {}
+
+    public enum Weighting { SAMPLES, UNIFORM }
+
+    public enum OptimizerState { KEEP, RESET }
+
+    public record Federation(int clientsPerRound, double clientFraction, Weighting weighting, OptimizerState optimizerState) {}
+
+    public record Split(int cut, WireDtype wireDtype, String bind, int port, String advertiseHost, Duration stepTimeout,
+                        int maxMessageBytes, Path tlsCertChain, Path tlsPrivateKey) {
+        public boolean tls() {
+            return tlsCertChain != null;
+        }
+    }
+
+    private static final Config DEFAULTS = ConfigFactory.parseResources(TrainConfig.class, "defaults.conf",
+            ConfigParseOptions.defaults().setAllowMissing(false));
+
+    /** Loads {@code file} (or only the defaults when null) with {@code key=value} overrides applied on top. */
+    public static TrainConfig load(Path file, List<String> overrides) {
+        String origin = file == null ? "defaults" : file.toString();
+        Config user = ConfigFactory.empty();
+        if (file != null) {
+            if (!Files.isRegularFile(file)) {
+                throw new ConfigError(file + ": config file not found");
+            }
+            try {
+                user = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+            } catch (ConfigException e) {
+                throw new ConfigError(file + ": " + e.getMessage());
+            }
+        }
+        for (String o : overrides) {
+            int eq = o.indexOf('=');
+            if (eq <= 0) {
+                throw new ConfigError("--set " + o + ": expected key=value");
+            }
+            try {
+                user = ConfigFactory.parseString(o).withFallback(user);
+            } catch (ConfigException e) {
+                throw new ConfigError("--set " + o + ": " + e.getMessage());
+            }
+        }
+        for (Map.Entry<String, ConfigValue> e : user.entrySet()) {
+            if (!DEFAULTS.hasPathOrNull(e.getKey())) {
+                throw new ConfigError(origin + ": unknown key '" + e.getKey() + "'");
+            }
+        }
+        Config c;
+        try {
+            c = user.withFallback(DEFAULTS).resolve();
+            c.checkValid(DEFAULTS);
+        } catch (ConfigException e) {
+            throw new ConfigError(origin + ": " + e.getMessage());
+        }
+        try {
+            return build(c, origin);
+        } catch (ConfigException e) {
+            throw new ConfigError(origin + ": " + e.getMessage());
+        }
+    }
+
+    private static TrainConfig build(Config c, String origin) {
+        Keys k = new Keys(c, origin);
+        RunMode mode = k.choice("mode", RunMode.class);
+        String model = c.getString("model");
+        ModelConfig modelConfig;
+        try {
+            modelConfig = ModelSource.of(model).config();
+        } catch (RuntimeException e) {
+            throw new ConfigError(origin + ": model: " + e.getMessage());
+        }
+        String dataDir = c.getString("data.dir");
+        k.check(!dataDir.isBlank(), "data.dir", "must name a `prepare` output directory");
+        Data data = new Data(dataDir, k.atLeast("data.maxValidExamples", 0));
+
+        Set<LoraTarget> targets = EnumSet.noneOf(LoraTarget.class);
+        for (String t : c.getStringList("lora.targets")) {
+            targets.add(k.parse("lora.targets", () -> LoraTarget.parse(t)));
+        }
+        k.check(!targets.isEmpty(), "lora.targets", "must name at least one projection");
+        k.check(!(modelConfig.family() == org.splitlora.model.config.ModelFamily.GPT2 && targets.contains(LoraTarget.GATE)),
+                "lora.targets", "GPT-2 has no gate projection");
+        int rank = k.atLeast("lora.rank", 1);
+        double alpha = k.positive("lora.alpha");
+        double dropout = c.getDouble("lora.dropout");
+        k.check(dropout >= 0 && dropout < 1, "lora.dropout", "must be in [0, 1), got " + dropout);
+        LoraSpec lora = LoraSpec.of(targets, rank, alpha, dropout);
+
+        OptimizerConfig optim = k.parse("optimizer", () -> new OptimizerConfig(c.getDouble("optimizer.lr"),
+                c.getDouble("optimizer.beta1"), c.getDouble("optimizer.beta2"), c.getDouble("optimizer.eps"),
+                c.getDouble("optimizer.weightDecay"), c.getInt("optimizer.warmupSteps"), c.getDouble("optimizer.maxGradNorm")));
+
+        int batch = k.atLeast("train.batchSize", 1);
+        int micro = k.atLeast("train.microBatchSize", 1);
+        k.check(micro <= batch, "train.microBatchSize", "must be <= train.batchSize (" + batch + "), got " + micro);
+        double smoothing = c.getDouble("train.labelSmoothing");
+        k.check(smoothing >= 0 && smoothing < 1, "train.labelSmoothing", "must be in [0, 1), got " + smoothing);
+        int rounds = k.atLeast("train.rounds", 0);
+        int epochs = k.atLeast("train.epochs", 0);
+        k.check(rounds > 0 || epochs > 0, "train.rounds", "train.rounds or train.epochs must be >= 1");
+        Train train = new Train(batch, micro, smoothing, k.atLeast("train.localSteps", 1), rounds, epochs,
+                k.atLeast("train.evalEvery", 0));
+
+        double fraction = c.getDouble("federation.clientFraction");
+        k.check(fraction > 0 && fraction <= 1, "federation.clientFraction", "must be in (0, 1], got " + fraction);
+        Federation fed = new Federation(k.atLeast("federation.clientsPerRound", 0), fraction,
+                k.choice("federation.weighting", Weighting.class), k.choice("federation.optimizerState", OptimizerState.class));
+
+        int cut = c.getInt("split.cut");
+        k.check(!mode.split() || (cut >= 1 && cut < modelConfig.numLayers()), "split.cut",
+                "must be in [1, " + (modelConfig.numLayers() - 1) + "] for " + model + " (" + modelConfig.numLayers()
+                        + " layers), got " + cut);
+        int port = c.getInt("split.port");
+        k.check(port >= 0 && port <= 65535, "split.port", "must be in [0, 65535], got " + port);
+        long maxBytes = c.getBytes("split.maxMessageSize");
+        k.check(maxBytes >= 1 << 20 && maxBytes <= Integer.MAX_VALUE, "split.maxMessageSize", "must be in [1m, 2g), got " + maxBytes);
+        Duration timeout = c.getDuration("split.stepTimeout");
+        k.check(!timeout.isNegative() && !timeout.isZero(), "split.stepTimeout", "must be > 0");
+        String cert = c.getString("split.tls.certChain");
+        String key = c.getString("split.tls.privateKey");
+        k.check(cert.isBlank() == key.isBlank(), "split.tls", "set both certChain and privateKey, or neither");
+        Split split = new Split(cut, k.parse("split.wireDtype", () -> WireDtype.parse(c.getString("split.wireDtype"))),
+                c.getString("split.bind"), port, c.getString("split.advertiseHost"), timeout, (int) maxBytes,
+                cert.isBlank() ? null : k.file("split.tls.certChain", cert), key.isBlank() ? null : k.file("split.tls.privateKey", key));
+
+        ActivationPrivacy privacy = c.getBoolean("privacy.activationNoise.enabled")
+                ? k.parse("privacy.activationNoise", () -> new ActivationPrivacy(c.getDouble("privacy.activationNoise.clipNorm"),
+                        c.getDouble("privacy.activationNoise.noiseMultiplier")))
+                : null;
+        return new TrainConfig(mode, c.getLong("seed"), Path.of(c.getString("out")), model, data, lora, optim, train, fed,
+                split, privacy, c.getString("spark.master"), c);
+    }
+
+    /** The resolved configuration as JSON (what run.json records). */
+    public String toJson() {
+        return resolved.root().render(ConfigRenderOptions.concise().setFormatted(true));
+    }
+
+    /** Typed reads with range checks whose errors name the file and key. */
+    private record Keys(Config c, String origin) {
+        void check(boolean ok, String key, String problem) {
+            if (!ok) {
+                throw new ConfigError(origin + ": " + key + " " + problem);
+            }
+        }
+
+        int atLeast(String key, int min) {
+            int v = c.getInt(key);
+            check(v >= min, key, "must be >= " + min + ", got " + v);
+            return v;
+        }
+
+        double positive(String key) {
+            double v = c.getDouble(key);
+            check(v > 0, key, "must be > 0, got " + v);
+            return v;
+        }
+
+        <E extends Enum<E>> E choice(String key, Class<E> type) {
+            return parse(key, () -> EnumOption.parse(type, c.getString(key), key));
+        }
+
+        <T> T parse(String key, java.util.function.Supplier<T> read) {
+            try {
+                return read.get();
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                throw new ConfigError(origin + ": " + (m.contains(key) ? m : key + ": " + m));
+            }
+        }
+
+        Path file(String key, String value) {
+            Path p = Path.of(value);
+            check(Files.isRegularFile(p), key, "file not found: " + value);
+            return p;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package org.splitlora.federation;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.splitlora.datasets.TokenizedExample;
+import org.splitlora.datasets.parquet.ShardSchema;
+import org.splitlora.datasets.prepare.Manifest;
+import org.splitlora.datasets.tokenize.TokenizerSpec;
+import org.splitlora.model.config.ModelConfig;
+import scala.Tuple2;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+
+/**
+ * A prepared dataset as the federation sees it: the training rows keyed and partitioned by
+ * client (one Spark partition per client, cached where it was read, so a client's data stays on
+ * its executor across rounds), the validation examples on the driver, and the manifest.
+ */
+public final class ClientShards {
+
+    private final Manifest manifest;
+    private final JavaPairRDD<Integer, TokenizedExample> train;
+    private final Map<Integer, Integer> partitionOf;
+    private final Map<Integer, Long> examples;
+    private final List<TokenizedExample> valid;
+
+    private ClientShards(Manifest manifest, JavaPairRDD<Integer, TokenizedExample> train, Map<Integer, Integer> partitionOf,
+                         Map<Integer, Long> examples, List<TokenizedExample> valid) {
+        this.manifest = manifest;
+        this.train = train;
+        this.partitionOf = partitionOf;
+        this.examples = examples;
+        this.valid = valid;
+    }
+
+    /**
+     * Opens the dataset at {@code dir} (any Hadoop path) and checks it was tokenized for this model.
+     *
+     * @param maxValid validation examples to keep (0 = all), the first by example id
+     */
+    public static ClientShards open(SparkSession spark, String dir, ModelConfig model, TokenizerSpec tokenizer, int maxValid) {
+        Manifest manifest = readManifest(spark, dir);
+        if (manifest.tokenizer.vocabSize != model.vocabSize()) {
+            throw new IllegalArgumentException("data.dir " + dir + " was tokenized with a vocabulary of "
+                    + manifest.tokenizer.vocabSize + ", the model has " + model.vocabSize());
+        }
+        if (!manifest.tokenizer.sha256.equals(tokenizer.sha256())) {
+            throw new IllegalArgumentException("data.dir " + dir + " was tokenized with " + manifest.tokenizer.name
+                    + " (sha256 " + manifest.tokenizer.sha256.substring(0, 12) + "…), not this model's tokenizer");
+        }
+        Map<Integer, Integer> partitionOf = new TreeMap<>();
+        Map<Integer, Long> examples = new TreeMap<>();
+        for (Manifest.ClientStats c : manifest.clients) {
+            partitionOf.put(c.clientId, partitionOf.size());
+            examples.put(c.clientId, c.examples);
+        }
+        JavaPairRDD<Integer, TokenizedExample> train = spark.read().parquet(new Path(dir, "train").toString()).javaRDD()
+                .mapToPair(r -> new Tuple2<>(r.<Integer>getAs(ShardSchema.CLIENT_ID), ShardSchema.example(r)))
+                .partitionBy(new ByClient(partitionOf))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        List<TokenizedExample> valid = new ArrayList<>();
+        if (manifest.splits != null && manifest.splits.containsKey("valid")) {
+            JavaRDD<Row> rows = spark.read().parquet(new Path(dir, "valid").toString()).orderBy(ShardSchema.EXAMPLE_ID).javaRDD();
+            for (Row r : maxValid > 0 ? rows.take(maxValid) : rows.collect()) {
+                valid.add(ShardSchema.example(r));
+            }
+        }
+        return new ClientShards(manifest, train, partitionOf, examples, valid);
+    }
+
+    private static Manifest readManifest(SparkSession spark, String dir) {
+        Path path = new Path(dir);
+        try {
+            FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            return Manifest.read(fs, path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("data.dir: " + e.getMessage(), e);
+        }
+    }
+
+    public Manifest manifest() {
+        return manifest;
+    }
+
+    public List<Integer> clientIds() {
+        return List.copyOf(partitionOf.keySet());
+    }
+
+    /** Training examples of a client (its sample count for FedAvg weights). */
+    public long examples(int client) {
+        return examples.get(client);
+    }
+
+    public List<TokenizedExample> valid() {
+        return valid;
+    }
+
+    /**
+     * The given clients' data, one partition per client. All clients: the cached RDD itself. A
+     * sample: those clients' rows re-partitioned (a barrier stage cannot prune partitions of its
+     * parent, SPARK-24820, so the selection goes through a shuffle boundary).
+     */
+    public RDD<Tuple2<Integer, TokenizedExample>> forClients(List<Integer> clients) {
+        if (clients.size() == partitionOf.size()) {
+            return train.rdd();
+        }
+        Map<Integer, Integer> selected = new TreeMap<>();
+        for (int c : clients) {
+            if (!partitionOf.containsKey(c)) {
+                throw new IllegalArgumentException("no client " + c + " in the data");
+            }
+            selected.put(c, selected.size());
+        }
+        return train.filter(t -> selected.containsKey(t._1())).partitionBy(new ByClient(selected)).rdd();
+    }
+
+    /** Every training example on the driver, by client then example id (the centralized baseline's data). */
+    public List<TokenizedExample> collectAll() {
+        List<Tuple2<Integer, TokenizedExample>> all = new ArrayList<>(train.collect());
+        all.sort(Comparator.<Tuple2<Integer, TokenizedExample>>comparingInt(Tuple2::_1).thenComparingLong(t -> t._2().exampleId()));
+        List<TokenizedExample> out = new ArrayList<>(all.size());
+        for (Tuple2<Integer, TokenizedExample> t : all) {
+            out.add(t._2());
+        }
+        return out;
+    }
+
+    public void release() {
+        train.unpersist(false);
+    }
+
+    static <T> ClassTag<T> tag(Class<T> c) {
+        return ClassTag$.MODULE$.apply(c);
+    }
+
+    /** One partition per client id. */
+    private static final class ByClient extends Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final Map<Integer, Integer> partitionOf;
+
+        ByClient(Map<Integer, Integer> partitionOf) {
+            this.partitionOf = new TreeMap<>(partitionOf);
+        }
+
+        @Override
+        public int numPartitions() {
+            return partitionOf.size();
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            Integer p = partitionOf.get((Integer) key);
+            if (p == null) {
+                throw new IllegalStateException("client_id " + key + " is not in the manifest");
+            }
+            return p;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ByClient b && b.partitionOf.equals(partitionOf);
+        }
+
+        @Override
+        public int hashCode() {
+            return partitionOf.hashCode();
+        }
+    }
+}

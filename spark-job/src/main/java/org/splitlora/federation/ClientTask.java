@@ -1,0 +1,111 @@
+package org.splitlora.federation;
+
+import ai.djl.ndarray.NDManager;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.TaskContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.splitlora.config.RunMode;
+import org.splitlora.datasets.TokenizedExample;
+import org.splitlora.model.DecoderModel;
+import org.splitlora.model.ModelSource;
+import org.splitlora.model.lora.LoraAdapters;
+import org.splitlora.split.SplitBatchStep;
+import org.splitlora.split.SplitClient;
+import org.splitlora.train.AdamW;
+import org.splitlora.train.BatchStep;
+import org.splitlora.train.EpochSampler;
+import org.splitlora.train.LocalBatchStep;
+import scala.Tuple2;
+import scala.collection.Iterator;
+import scala.collection.JavaConverters;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * One federated client's part of a round, run as a Spark task over that client's partition: load
+ * the frozen segment (cached per executor), start from the broadcast adapters and the client's own
+ * optimizer state, run the round's local steps (against the split server, or the whole model
+ * locally in FL), and return the update.
+ */
+final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, TokenizedExample>>, Iterator<ClientUpdate>>
+        implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+    private final Broadcast<RoundPlan> plan;
+
+    ClientTask(Broadcast<RoundPlan> plan) {
+        this.plan = plan;
+    }
+
+    @Override
+    public Iterator<ClientUpdate> apply(Iterator<Tuple2<Integer, TokenizedExample>> rows) {
+        List<TokenizedExample> examples = new ArrayList<>();
+        int client = -1;
+        while (rows.hasNext()) {
+            Tuple2<Integer, TokenizedExample> t = rows.next();
+            client = t._1();
+            examples.add(t._2());
+        }
+        if (examples.isEmpty()) {
+            throw new IllegalStateException("a client partition is empty");
+        }
+        examples.sort(Comparator.comparingLong(TokenizedExample::exampleId));
+        TaskContext ctx = TaskContext.get();
+        int attempt = ctx instanceof BarrierTaskContext b ? b.stageAttemptNumber() : ctx.stageAttemptNumber();
+        ClientUpdate u = train(plan.value(), client, examples, attempt);
+        return JavaConverters.asScalaIteratorConverter(List.of(u).iterator()).asScala();
+    }
+
+    static ClientUpdate train(RoundPlan p, int client, List<TokenizedExample> examples, int attempt) {
+        long t0 = System.nanoTime();
+        DecoderModel model = SegmentCache.get(p.model(), p.layers());
+        var config = ModelSource.of(p.model()).config();
+        long seed = ClientSeeds.of(p.seed(), client);
+        try (NDManager m = NDManager.newBaseManager();
+             LoraAdapters lora = LoraAdapters.fromFloats(m, config, p.lora(), 0, p.layers(), p.startLora());
+             AdamW opt = new AdamW(lora.parameters(), p.optimizer(), lora.manager())) {
+            AdamW.State state = p.optimizerStates().get(client);
+            if (state != null) {
+                opt.restore(state);
+            }
+            EpochSampler sampler = new EpochSampler(examples.size(), seed);
+            for (long b = p.batchesDone().getOrDefault(client, 0L); b > 0; b--) {
+                sampler.next(p.batchSize());
+            }
+            SplitClient link = p.mode() == RunMode.FL ? null : SplitClient.connect(p.server().host(), p.server().port(),
+                    p.server().secret(), p.server().trustedCertPem(), p.server().maxMessageBytes(), p.server().timeout());
+            try {
+                BatchStep step = link == null
+                        ? new LocalBatchStep(model, lora, p.microBatchSize(), p.labelSmoothing(), seed)
+                        : new SplitBatchStep(model, lora, p.microBatchSize(), seed, link, new SplitBatchStep.Route(
+                                p.runId(), client, p.round(), attempt, p.server().dtype(), p.server().privacy()));
+                double lossSum = 0;
+                long tokens = 0;
+                for (int s = 0; s < p.localSteps(); s++) {
+                    int global = p.firstStep() + s;
+                    List<TokenizedExample> batch = new ArrayList<>(p.batchSize());
+                    for (int i : sampler.next(p.batchSize())) {
+                        batch.add(examples.get(i));
+                    }
+                    BatchStep.StepLoss r = step.run(batch, global);
+                    opt.step(p.optimizer().lrAt(global, p.totalSteps()));
+                    lossSum += r.loss();
+                    tokens += r.tokens();
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                SplitBatchStep split = step instanceof SplitBatchStep sb ? sb : null;
+                return new ClientUpdate(client, lora.toFloats(), opt.state(), examples.size(), p.localSteps(), lossSum, tokens,
+                        seconds, split == null ? seconds : split.computeSeconds(), split == null ? 0 : split.exchangeSeconds(),
+                        split == null ? 0 : split.serverSeconds(), link == null ? 0 : link.bytesSent(),
+                        link == null ? 0 : link.bytesReceived(), attempt);
+            } finally {
+                if (link != null) {
+                    link.close();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package org.splitlora.federation;
+
+import java.util.List;
+import java.util.Map;
+import org.splitlora.config.RunMode;
+
+/**
+ * One finished round: who trained, the mean training loss, the validation loss when evaluated
+ * (NaN otherwise), throughput and traffic, each client's update statistics, and the adapters of
+ * the whole model after aggregation (client side and server side merged).
+ */
+public record RoundResult(
+        int round,
+        int rounds,
+        RunMode mode,
+        List<Integer> clients,
+        double trainLoss,
+        double valLoss,
+        long tokens,
+        double seconds,
+        double elapsedSeconds,
+        long bytesUp,
+        long bytesDown,
+        List<ClientUpdate> updates,
+        Map<String, float[]> adapters) {
+
+    public boolean evaluated() {
+        return !Double.isNaN(valLoss);
+    }
+
+    public double tokensPerSecond() {
+        return tokens / Math.max(1e-9, seconds);
+    }
+}

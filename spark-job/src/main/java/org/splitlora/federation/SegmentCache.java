@@ -1,0 +1,27 @@
+package org.splitlora.federation;
+
+import ai.djl.ndarray.NDManager;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.splitlora.model.DecoderModel;
+import org.splitlora.model.ModelPart;
+import org.splitlora.model.ModelSource;
+
+/**
+ * Frozen model segments, loaded once per executor JVM and shared by every client task that runs
+ * there (the weights are read-only; each task brings its own adapters and pass state).
+ */
+final class SegmentCache {
+
+    private static final NDManager ROOT = NDManager.newBaseManager();
+    private static final Map<String, DecoderModel> SEGMENTS = new ConcurrentHashMap<>();
+
+    private SegmentCache() {}
+
+    static DecoderModel get(String model, int layers) {
+        ModelSource source = ModelSource.of(model);
+        ModelPart part = layers == source.config().numLayers() ? ModelPart.whole(source.config())
+                : ModelPart.client(source.config(), layers);
+        return SEGMENTS.computeIfAbsent(model + "#" + part, k -> source.load(part, ROOT));
+    }
+}

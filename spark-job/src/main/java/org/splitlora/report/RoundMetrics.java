@@ -1,0 +1,55 @@
+package org.splitlora.report;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.splitlora.federation.ClientUpdate;
+import org.splitlora.federation.RoundListener;
+import org.splitlora.federation.RoundResult;
+
+/** One {@code metrics.jsonl} object per round (DESIGN §5), with every client's statistics. */
+public final class RoundMetrics implements RoundListener {
+
+    private final MetricsJsonl out;
+
+    public RoundMetrics(MetricsJsonl out) {
+        this.out = out;
+    }
+
+    @Override
+    public void onRound(RoundResult r) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("round", r.round() + 1);
+        o.put("mode", r.mode().key());
+        o.put("clients", r.clients());
+        o.put("train_loss", r.trainLoss());
+        if (r.evaluated()) {
+            o.put("val_loss", r.valLoss());
+            o.put("val_ppl", Math.exp(r.valLoss()));
+        }
+        o.put("seconds", r.seconds());
+        o.put("tokens", r.tokens());
+        o.put("tokens_per_s", r.tokensPerSecond());
+        o.put("bytes_up", r.bytesUp());
+        o.put("bytes_down", r.bytesDown());
+        List<Map<String, Object>> clients = new ArrayList<>();
+        for (ClientUpdate u : r.updates()) {
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("client", u.clientId());
+            c.put("steps", u.steps());
+            c.put("samples", u.samples());
+            c.put("train_loss", u.meanLoss());
+            c.put("seconds", u.seconds());
+            c.put("compute_s", u.computeSeconds());
+            c.put("exchange_s", u.exchangeSeconds());
+            c.put("server_s", u.serverSeconds());
+            c.put("bytes_up", u.bytesUp());
+            c.put("bytes_down", u.bytesDown());
+            c.put("stage_attempt", u.attempt());
+            clients.add(c);
+        }
+        o.put("per_client", clients);
+        out.write(o);
+    }
+}
