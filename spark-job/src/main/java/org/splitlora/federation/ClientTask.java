@@ -85,6 +85,7 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
                 double lossSum = 0;
                 long tokens = 0;
                 for (int s = 0; s < p.localSteps(); s++) {
+                    FaultInjection.check(p.round(), client, s, attempt);
                     int global = p.firstStep() + s;
                     List<TokenizedExample> batch = new ArrayList<>(p.batchSize());
                     for (int i : sampler.next(p.batchSize())) {

@@ -191,7 +191,10 @@ public final class RoundDriver implements AutoCloseable {
         try {
             RDD<Tuple2<Integer, TokenizedExample>> data = shards.forClients(clients);
             RDD<ClientUpdate> out = data.barrier().mapPartitions(new ClientTask(b), false, ClientShards.tag(ClientUpdate.class));
-            List<ClientUpdate> updates = new ArrayList<>(JavaRDD.fromRDD(out, ClientShards.tag(ClientUpdate.class)).collect());
+            // the shuffle makes the barrier stage a map stage, which Spark retries as a whole when a
+            // client task fails (a failed barrier result stage is not retried)
+            List<ClientUpdate> updates = new ArrayList<>(JavaRDD.fromRDD(out, ClientShards.tag(ClientUpdate.class))
+                    .repartition(1).collect());
             Set<Integer> got = new TreeSet<>();
             for (ClientUpdate u : updates) {
                 if (!got.add(u.clientId())) {

@@ -64,6 +64,8 @@ public final class SplitServer implements AutoCloseable {
     private int step;
     private int micro;
     private final Map<Integer, Integer> microCounts = new TreeMap<>();
+    private final Set<Integer> finished = new TreeSet<>();
+    private int brokenAttempt = -1;
     private final Map<Integer, Arrival> waiting = new TreeMap<>();
     private long groupSince;
     private final Map<Integer, ClientTraffic> traffic = new TreeMap<>();
@@ -116,6 +118,7 @@ public final class SplitServer implements AutoCloseable {
         onWorker(() -> {
             this.round = round;
             this.attempt = 0;
+            this.brokenAttempt = -1;
             this.firstStep = firstStep;
             this.stepCount = steps;
             this.expected = new TreeSet<>(clients);
@@ -193,6 +196,7 @@ public final class SplitServer implements AutoCloseable {
     private static final class Stream {
         final StreamObserver<StepReply> replies;
         boolean closed;
+        int clientId = -1;
 
         Stream(StreamObserver<StepReply> replies) {
             this.replies = replies;
@@ -252,8 +256,7 @@ public final class SplitServer implements AutoCloseable {
                 } else if (ev instanceof Failure f) {
                     f.stream().fail(f.status());
                 } else if (ev instanceof Gone g) {
-                    g.stream().complete();
-                    waiting.values().removeIf(a -> a.stream() == g.stream());
+                    gone(g.stream());
                 } else if (ev instanceof Control c) {
                     try {
                         c.done().complete(c.action().call());
@@ -270,8 +273,24 @@ public final class SplitServer implements AutoCloseable {
         }
     }
 
+    /**
+     * A client left. If it had steps to go, the round cannot finish in lock-step: fail the other
+     * clients now (Spark then retries the whole barrier stage) instead of letting them time out.
+     */
+    private void gone(Stream stream) {
+        stream.complete();
+        waiting.values().removeIf(a -> a.stream() == stream);
+        if (round >= 0 && expected.contains(stream.clientId) && !finished.contains(stream.clientId) && brokenAttempt < attempt) {
+            LOG.warn("split server: client {} left round {} before its last step; failing the round's attempt {}",
+                    stream.clientId, round, attempt);
+            brokenAttempt = attempt;
+            failWaiting(Status.ABORTED.withDescription("client " + stream.clientId + " left round " + round));
+        }
+    }
+
     private void arrive(Arrival a) {
         StepRequest r = a.request();
+        a.stream().clientId = r.clientId();
         String problem = admit(r);
         if (problem != null) {
             a.stream().fail(Status.FAILED_PRECONDITION.withDescription(problem));
@@ -320,6 +339,9 @@ public final class SplitServer implements AutoCloseable {
         if (r.attempt() < attempt) {
             return "stage attempt " + r.attempt() + " was superseded by attempt " + attempt;
         }
+        if (r.attempt() <= brokenAttempt) {
+            return "stage attempt " + r.attempt() + " of round " + round + " failed (a client left)";
+        }
         if (waiting.containsKey(r.clientId()) && r.attempt() == attempt) {
             return "client " + r.clientId() + " sent twice before a reply";
         }
@@ -348,6 +370,9 @@ public final class SplitServer implements AutoCloseable {
             ServerSegment.Outcome o = out.get(i);
             StepReply reply = new StepReply(step, micro, o.loss(), a.request().dtype(), o.gradient(), (float) seconds);
             a.stream().replies.onNext(reply);
+            if (step == firstStep + stepCount - 1 && micro == a.request().microCount() - 1) {
+                finished.add(members.get(i));
+            }
             traffic.put(members.get(i), traffic.getOrDefault(members.get(i), ClientTraffic.NONE)
                     .plus(a.bytes(), o.gradient().length, seconds));
         }
@@ -378,6 +403,7 @@ public final class SplitServer implements AutoCloseable {
     }
 
     private void resetCursor() {
+        finished.clear();
         step = firstStep;
         micro = 0;
         microCounts.clear();

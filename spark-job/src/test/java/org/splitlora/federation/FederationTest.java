@@ -1,0 +1,154 @@
+package org.splitlora.federation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splitlora.cli.CliRun;
+import org.splitlora.testutil.Fixtures;
+
+/**
+ * The federation on Spark local mode with the real stories260k Llama and E2E shards from
+ * {@code prepare}: split vs centralized, FedAvg over identical clients, recovery from a failed
+ * client task.
+ */
+class FederationTest {
+
+    @TempDir
+    static Path tmp;
+    static Path oneClient;
+    static Path threeClients;
+
+    @BeforeAll
+    static void prepare() throws IOException {
+        Path csv = tmp.resolve("e2e.csv");
+        try (Stream<String> lines = Files.lines(Fixtures.shared().resolve("e2e/trainset.csv"))) {
+            Files.write(csv, lines.limit(161).toList());
+        }
+        oneClient = prepared(csv, 1);
+        threeClients = prepared(csv, 3);
+    }
+
+    private static Path prepared(Path csv, int clients) {
+        Path out = tmp.resolve("data-" + clients);
+        CliRun r = CliRun.of("prepare", "--input", csv.toString(), "--format", "e2e", "--tokenizer",
+                Fixtures.stories260k().toString(), "--clients", String.valueOf(clients), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        return out;
+    }
+
+    @Test
+    void oneClientSplitTrainingEqualsCentralizedStepByStep() throws IOException {
+        // one local step per round: every round's train_loss is one step's loss
+        String[] common = {"model=\"" + Fixtures.stories260k() + "\"", "split.cut=2", "train.rounds=6", "train.localSteps=1",
+                "train.batchSize=8", "train.microBatchSize=3", "train.evalEvery=3", "optimizer.lr=1e-2",
+                "optimizer.warmupSteps=2", "optimizer.maxGradNorm=0", "lora.targets=[q,k,v,o,up,down,gate]"};
+        List<JsonObject> central = train("central", oneClient, common);
+        List<JsonObject> sfl = train("sfl", oneClient, common);
+        assertEquals(6, sfl.size());
+        for (int r = 0; r < 6; r++) {
+            assertEquals(central.get(r).get("train_loss").getAsDouble(), sfl.get(r).get("train_loss").getAsDouble(), 1e-5,
+                    "round " + (r + 1));
+        }
+        assertEquals(central.get(5).get("val_loss").getAsDouble(), sfl.get(5).get("val_loss").getAsDouble(), 1e-5);
+        assertTrue(sfl.get(0).get("bytes_up").getAsLong() > 0 && sfl.get(0).get("bytes_down").getAsLong() > 0);
+    }
+
+    @Test
+    void fedAvgOfIdenticalClientsEqualsOneClient() throws IOException {
+        Path triplicate = tmp.resolve("identical-3");
+        copyTree(oneClient, triplicate);
+        Files.move(triplicate.resolve("train/client_id=0"), tmp.resolve("shard"));
+        for (int c = 0; c < 3; c++) {
+            copyTree(tmp.resolve("shard"), triplicate.resolve("train/client_id=" + c));
+        }
+        JsonObject manifest = JsonParser.parseString(Files.readString(triplicate.resolve("manifest.json"))).getAsJsonObject();
+        JsonArray clients = manifest.getAsJsonArray("clients");
+        for (int c = 1; c < 3; c++) {
+            JsonObject copy = clients.get(0).getAsJsonObject().deepCopy();
+            copy.addProperty("client_id", c);
+            clients.add(copy);
+        }
+        Files.writeString(triplicate.resolve("manifest.json"), manifest.toString());
+        Files.deleteIfExists(triplicate.resolve(".manifest.json.crc")); // Hadoop's checksum of the old content
+        long examples = clients.get(0).getAsJsonObject().get("examples").getAsLong();
+        // full-batch steps without dropout: whatever its order, each client computes the one-client update
+        String[] common = {"model=\"" + Fixtures.stories260k() + "\"", "split.cut=3", "train.rounds=2", "train.localSteps=2",
+                "train.batchSize=" + examples, "train.microBatchSize=8", "lora.dropout=0",
+                "federation.weighting=uniform", "optimizer.lr=1e-2", "optimizer.warmupSteps=0"};
+        List<JsonObject> one = train("sfl", oneClient, common);
+        List<JsonObject> three = train("sfl", triplicate, common);
+        for (int r = 0; r < 2; r++) {
+            assertEquals(3, three.get(r).getAsJsonArray("clients").size());
+            for (var c : three.get(r).getAsJsonArray("per_client")) {
+                assertEquals(one.get(r).get("train_loss").getAsDouble(), c.getAsJsonObject().get("train_loss").getAsDouble(), 1e-5);
+            }
+            assertEquals(one.get(r).get("val_loss").getAsDouble(), three.get(r).get("val_loss").getAsDouble(), 1e-5, "round " + (r + 1));
+        }
+    }
+
+    @Test
+    void aClientTaskThatFailsMidRoundIsRetriedAndCountedOnce() throws IOException {
+        String[] common = {"model=\"" + Fixtures.stories260k() + "\"", "split.cut=2", "train.rounds=3", "train.localSteps=3",
+                "train.batchSize=4", "train.microBatchSize=2", "optimizer.lr=1e-2", "optimizer.warmupSteps=1"};
+        List<JsonObject> clean = train("sfl", threeClients, common);
+        List<JsonObject> failed;
+        System.setProperty(FaultInjection.PROPERTY, "2:1:1");
+        try {
+            failed = train("sfl", threeClients, common);
+        } finally {
+            System.clearProperty(FaultInjection.PROPERTY);
+        }
+        for (int r = 0; r < 3; r++) {
+            assertEquals(clean.get(r).get("train_loss").getAsDouble(), failed.get(r).get("train_loss").getAsDouble(), 1e-6);
+            assertEquals(clean.get(r).get("val_loss").getAsDouble(), failed.get(r).get("val_loss").getAsDouble(), 1e-6);
+            int attempt = failed.get(r).getAsJsonArray("per_client").get(0).getAsJsonObject().get("stage_attempt").getAsInt();
+            assertEquals(r == 1 ? 1 : 0, attempt, "round " + (r + 1) + " ran as stage attempt " + attempt);
+        }
+    }
+
+    private static int runs;
+
+    /** Runs {@code train} with overrides; returns the metrics.jsonl records. */
+    static List<JsonObject> train(String mode, Path data, String... sets) throws IOException {
+        Path out = tmp.resolve("run-" + (runs++) + "-" + mode);
+        List<String> args = new ArrayList<>(List.of("train", "--set", "mode=" + mode, "--set", "data.dir=\"" + data + "\"",
+                "--set", "out=\"" + out + "\""));
+        for (String s : sets) {
+            args.add("--set");
+            args.add(s);
+        }
+        CliRun r = CliRun.of(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        List<JsonObject> rounds = new ArrayList<>();
+        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
+            rounds.add(JsonParser.parseString(line).getAsJsonObject());
+        }
+        return rounds;
+    }
+
+    static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path p : files.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+}
