@@ -2,6 +2,7 @@ package org.splitlora.cli;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.Gson;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -12,6 +13,8 @@ import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
 import org.splitlora.model.generate.GenerationResult;
 import org.splitlora.model.generate.Generator;
+import org.splitlora.model.lora.LoraAdapters;
+import org.splitlora.model.peft.PeftAdapter;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,6 +28,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
             description = "HF model directory (config.json, *.safetensors, tokenizer.json) or builtin:tiny-gpt2.")
     String model;
+
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "LoRA adapter in HF PEFT format (adapter_config.json + adapter_model.safetensors), e.g. a run's adapter/.")
+    Path adapter;
 
     @ArgGroup(multiplicity = "1")
     Prompt prompt;
@@ -95,8 +102,9 @@ final class GenerateCommand implements Callable<Integer> {
         try (TextTokenizer tok = source.tokenizer();
              NDManager root = NDManager.newBaseManager();
              DecoderModel m = source.loadWhole(root)) {
+            LoraAdapters lora = adapter == null ? null : PeftAdapter.load(adapter, source.config(), root);
             int[] ids = prompt.ids != null ? prompt.ids : tok.encode(prompt.text, true);
-            GenerationResult r = new Generator(m, null).generate(ids, cfg);
+            GenerationResult r = new Generator(m, lora).generate(ids, cfg);
             String text = tok.decode(r.tokens());
             if (json) {
                 Map<String, Object> o = new LinkedHashMap<>();

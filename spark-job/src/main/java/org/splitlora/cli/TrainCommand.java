@@ -17,10 +17,14 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.splitlora.config.TrainConfig;
 import org.splitlora.datasets.prepare.Manifest;
+import org.splitlora.federation.AdapterExport;
+import org.splitlora.federation.Checkpoint;
+import org.splitlora.federation.CheckpointWriter;
 import org.splitlora.federation.ClientSampler;
 import org.splitlora.federation.ClientShards;
 import org.splitlora.federation.RoundDriver;
 import org.splitlora.federation.RoundListener;
+import org.splitlora.federation.RunState;
 import org.splitlora.model.ModelSource;
 import org.splitlora.report.MetricsJsonl;
 import org.splitlora.report.RoundMetrics;
@@ -37,20 +41,38 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--conf", description = "HOCON run configuration (see conf/demo.conf).")
     Path conf;
 
+    @Option(names = "--resume", paramLabel = "RUN_DIR",
+            description = "Continues the run in RUN_DIR from its last checkpoint, with the configuration it recorded.")
+    Path resume;
+
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one key, e.g. --set train.rounds=3 (repeatable).")
     List<String> sets = new ArrayList<>();
 
     @Override
     public Integer call() throws IOException {
-        TrainConfig cfg = TrainConfig.load(conf, sets);
-        return run(cfg, System.out);
+        if (resume != null) {
+            if (conf != null) {
+                throw new IllegalArgumentException("--resume continues a run with its recorded configuration; drop --conf");
+            }
+            Path runJson = resume.resolve("run.json");
+            if (!Files.isRegularFile(runJson)) {
+                throw new IllegalArgumentException(resume + ": not a run directory (no run.json)");
+            }
+            String recorded = JsonParser.parseString(Files.readString(runJson, StandardCharsets.UTF_8))
+                    .getAsJsonObject().get("config").toString();
+            List<String> overrides = new ArrayList<>(sets);
+            overrides.add("out=" + com.typesafe.config.ConfigUtil.quoteString(resume.toString()));
+            return run(TrainConfig.parse(recorded, runJson.toString(), overrides), true, System.out);
+        }
+        return run(TrainConfig.load(conf, sets), false, System.out);
     }
 
-    /** Runs a validated configuration end to end; also what {@code demo} calls. */
-    static int run(TrainConfig cfg, PrintStream log) throws IOException {
+    /** Runs a validated configuration end to end (or continues it from its checkpoint); also what {@code demo} calls. */
+    static int run(TrainConfig cfg, boolean resuming, PrintStream log) throws IOException {
         Path out = cfg.out();
-        if (Files.exists(out.resolve("metrics.jsonl"))) {
-            throw new IllegalArgumentException("out: " + out + " already holds a run (metrics.jsonl); choose another directory");
+        if (!resuming && Files.exists(out.resolve("metrics.jsonl"))) {
+            throw new IllegalArgumentException("out: " + out + " already holds a run (metrics.jsonl); choose another directory"
+                    + " or continue it with --resume " + out);
         }
         ModelSource source = ModelSource.of(cfg.model());
         Manifest manifest = Manifest.read(new org.apache.hadoop.fs.Path(cfg.data().dir()).getFileSystem(new Configuration()),
@@ -63,13 +85,25 @@ final class TrainCommand implements Callable<Integer> {
         ClientShards shards = ClientShards.open(spark, cfg.data().dir(), source.config(), source.tokenizerSpec(),
                 cfg.data().maxValidExamples());
         Files.createDirectories(out);
+        Checkpoint.Header header = new Checkpoint.Header(cfg.seed(), manifest.contentHash, cfg.toJson());
+        RunState state = resuming ? Checkpoint.read(out, header) : null;
+        if (state != null) {
+            MetricsJsonl.truncateAfterRound(out.resolve("metrics.jsonl"), state.completedRounds());
+        }
+        // metrics first, checkpoint last: a kill in between re-runs the round and rewrites its line
         try (MetricsJsonl metrics = new MetricsJsonl(out.resolve("metrics.jsonl"), cfg.mode().key());
-             RoundDriver driver = new RoundDriver(spark, cfg, shards,
-                     RoundListener.all(new RoundMetrics(metrics), new RoundProgress(log)))) {
-            writeRunJson(cfg, driver, manifest);
-            log.printf(Locale.ROOT, "train: %s on %s, %d clients (%d per round), %d rounds x %d local steps -> %s%n",
+             RoundDriver driver = new RoundDriver(spark, cfg, shards, RoundListener.all(new RoundMetrics(metrics),
+                     new RoundProgress(log), new AdapterExport(out, source.config(), cfg.lora(), cfg.model()),
+                     new CheckpointWriter(out, header)))) {
+            if (state == null) {
+                writeRunJson(cfg, driver, manifest);
+            } else {
+                driver.restore(state);
+            }
+            log.printf(Locale.ROOT, "train: %s on %s, %d clients (%d per round), %d rounds x %d local steps%s -> %s%n",
                     cfg.mode().key(), cfg.model(), manifest.clients.size(), perRound, driver.rounds(),
-                    cfg.train().localSteps(), out.toAbsolutePath());
+                    cfg.train().localSteps(), state == null ? "" : ", resuming after round " + state.completedRounds(),
+                    out.toAbsolutePath());
             driver.run();
         } finally {
             shards.release();

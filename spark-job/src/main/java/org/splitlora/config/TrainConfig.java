@@ -65,7 +65,6 @@ public record TrainConfig(
 
     /** Loads {@code file} (or only the defaults when null) with {@code key=value} overrides applied on top. */
     public static TrainConfig load(Path file, List<String> overrides) {
-        String origin = file == null ? "defaults" : file.toString();
         Config user = ConfigFactory.empty();
         if (file != null) {
             if (!Files.isRegularFile(file)) {
@@ -77,6 +76,20 @@ public record TrainConfig(
                 throw new ConfigError(file + ": " + e.getMessage());
             }
         }
+        return load(user, file == null ? "defaults" : file.toString(), overrides);
+    }
+
+    /** Parses a configuration given as text (a run's recorded config) with overrides on top. */
+    public static TrainConfig parse(String text, String origin, List<String> overrides) {
+        try {
+            return load(ConfigFactory.parseString(text), origin, overrides);
+        } catch (ConfigException e) {
+            throw new ConfigError(origin + ": " + e.getMessage());
+        }
+    }
+
+    private static TrainConfig load(Config base, String origin, List<String> overrides) {
+        Config user = base;
         for (String o : overrides) {
             int eq = o.indexOf('=');
             if (eq <= 0) {

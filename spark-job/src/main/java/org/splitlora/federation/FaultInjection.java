@@ -9,6 +9,8 @@ package org.splitlora.federation;
 final class FaultInjection {
 
     static final String PROPERTY = "splitlora.faults.failOnce";
+    /** {@code splitlora.faults.stopAfterRound=R} aborts the run after round R's listeners (a kill after its checkpoint). */
+    static final String STOP_PROPERTY = "splitlora.faults.stopAfterRound";
 
     private FaultInjection() {}
 
@@ -21,6 +23,13 @@ final class FaultInjection {
         if (p.length == 3 && Integer.parseInt(p[0]) == round + 1 && Integer.parseInt(p[1]) == client
                 && Integer.parseInt(p[2]) == localStep) {
             throw new IllegalStateException("injected failure (" + PROPERTY + "=" + spec + ")");
+        }
+    }
+
+    static void afterRound(int round) {
+        String stop = System.getProperty(STOP_PROPERTY);
+        if (stop != null && Integer.parseInt(stop) == round + 1) {
+            throw new IllegalStateException("injected stop after round " + stop + " (" + STOP_PROPERTY + ")");
         }
     }
 }

@@ -64,6 +64,8 @@ public final class RoundDriver implements AutoCloseable {
     private final SplitEndpoint endpoint;
 
     private Map<String, float[]> clientLora;
+    private int startRound;
+    private AdamW.State centralOptimizer;
     private final Map<Integer, AdamW.State> optimizerStates = new TreeMap<>();
     private final Map<Integer, Long> batchesDone = new TreeMap<>();
 
@@ -123,13 +125,28 @@ public final class RoundDriver implements AutoCloseable {
         return (int) Math.max(1, (cfg.train().epochs() * stepsPerEpoch + cfg.train().localSteps() - 1) / cfg.train().localSteps());
     }
 
-    /** Trains all rounds; returns the adapters of the whole model after the last. */
+    /** Continues from a checkpoint: the next round run is {@code state.completedRounds()}. */
+    public void restore(RunState state) {
+        if (state.completedRounds() >= rounds) {
+            throw new IllegalArgumentException("the run already finished all " + rounds + " rounds");
+        }
+        startRound = state.completedRounds();
+        clientLora = new TreeMap<>(state.clientLora());
+        optimizerStates.putAll(state.clientOptimizers());
+        batchesDone.putAll(state.batchesDone());
+        centralOptimizer = state.centralOptimizer();
+        if (server != null) {
+            server.restore(state.server());
+        }
+    }
+
+    /** Trains the remaining rounds; returns the adapters of the whole model after the last. */
     public Map<String, float[]> run() {
         long start = System.nanoTime();
         List<TokenizedExample> all = cfg.mode() == RunMode.CENTRAL ? shards.collectAll() : null;
         try (CentralState central = cfg.mode() == RunMode.CENTRAL ? new CentralState(all) : null) {
             Map<String, float[]> adapters = null;
-            for (int round = 0; round < rounds; round++) {
+            for (int round = startRound; round < rounds; round++) {
                 long t0 = System.nanoTime();
                 List<Integer> clients = sampler.select(round);
                 List<ClientUpdate> updates = switch (cfg.mode()) {
@@ -141,7 +158,10 @@ public final class RoundDriver implements AutoCloseable {
                 boolean evalDue = round + 1 == rounds || (cfg.train().evalEvery() > 0 && (round + 1) % cfg.train().evalEvery() == 0);
                 double val = evalDue && !shards.valid().isEmpty() ? evaluate(adapters) : Double.NaN;
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                listener.onRound(result(round, clients, updates, val, seconds, (System.nanoTime() - start) / 1e9, adapters));
+                RunState state = new RunState(round + 1, Map.copyOf(clientLora), server == null ? null : server.snapshot(),
+                        Map.copyOf(optimizerStates), Map.copyOf(batchesDone), central == null ? null : central.optimizerState());
+                listener.onRound(result(round, clients, updates, val, seconds, (System.nanoTime() - start) / 1e9, adapters, state));
+                FaultInjection.afterRound(round);
             }
             return adapters;
         }
@@ -236,7 +256,7 @@ public final class RoundDriver implements AutoCloseable {
     }
 
     private RoundResult result(int round, List<Integer> clients, List<ClientUpdate> updates, double val, double seconds,
-                               double elapsed, Map<String, float[]> adapters) {
+                               double elapsed, Map<String, float[]> adapters, RunState state) {
         double loss = 0;
         long tokens = 0;
         long up = 0;
@@ -248,7 +268,7 @@ public final class RoundDriver implements AutoCloseable {
             down += u.bytesDown();
         }
         return new RoundResult(round, rounds, cfg.mode(), clients, loss / updates.size(), val, tokens, seconds, elapsed,
-                up, down, updates, adapters);
+                up, down, updates, adapters, state);
     }
 
     /**
@@ -267,8 +287,14 @@ public final class RoundDriver implements AutoCloseable {
             this.data = data;
             this.lora = LoraAdapters.fromFloats(root, config, cfg.lora(), 0, config.numLayers(), clientLora);
             this.opt = new AdamW(lora.parameters(), cfg.optimizer(), lora.manager());
+            if (centralOptimizer != null) {
+                opt.restore(centralOptimizer);
+            }
             long seed = ClientSeeds.of(cfg.seed(), 0);
             this.order = new EpochSampler(data.size(), seed);
+            for (long b = (long) startRound * cfg.train().localSteps(); b > 0; b--) {
+                order.next(batch);
+            }
             this.step = new LocalBatchStep(wholeModel, lora, cfg.train().microBatchSize(), cfg.train().labelSmoothing(), seed);
         }
 
@@ -291,6 +317,10 @@ public final class RoundDriver implements AutoCloseable {
             double seconds = (System.nanoTime() - t0) / 1e9;
             return new ClientUpdate(0, clientLora, null, data.size(), cfg.train().localSteps(), loss, tokens, seconds, seconds,
                     0, 0, 0, 0, 0);
+        }
+
+        AdamW.State optimizerState() {
+            return opt.state();
         }
 
         @Override

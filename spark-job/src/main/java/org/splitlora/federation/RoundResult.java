@@ -7,7 +7,8 @@ import org.splitlora.config.RunMode;
 /**
  * One finished round: who trained, the mean training loss, the validation loss when evaluated
  * (NaN otherwise), throughput and traffic, each client's update statistics, and the adapters of
- * the whole model after aggregation (client side and server side merged).
+ * the whole model after aggregation (client side and server side merged), and the state to
+ * resume from.
  */
 public record RoundResult(
         int round,
@@ -22,7 +23,8 @@ public record RoundResult(
         long bytesUp,
         long bytesDown,
         List<ClientUpdate> updates,
-        Map<String, float[]> adapters) {
+        Map<String, float[]> adapters,
+        RunState state) {
 
     public boolean evaluated() {
         return !Double.isNaN(valLoss);

@@ -58,6 +58,30 @@ public final class MetricsJsonl implements TrainListener, AutoCloseable {
         write(o);
     }
 
+    /**
+     * Keeps only the records of rounds up to {@code round} (what a resumed run continues after);
+     * the rest were written by rounds that are run again.
+     */
+    public static void truncateAfterRound(Path file, int round) {
+        if (!Files.exists(file)) {
+            return;
+        }
+        try {
+            java.util.List<String> kept = new java.util.ArrayList<>();
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                var o = com.google.gson.JsonParser.parseString(line).getAsJsonObject();
+                if (!o.has("round") || o.get("round").getAsInt() <= round) {
+                    kept.add(line);
+                }
+            }
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.write(tmp, kept, StandardCharsets.UTF_8);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot rewrite " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     public void write(Map<String, Object> record) {
         try {
             out.write(GSON.toJson(record));

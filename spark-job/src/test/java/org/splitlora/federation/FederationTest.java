@@ -119,6 +119,63 @@ class FederationTest {
         }
     }
 
+    @Test
+    void aRunStoppedAfterARoundAndResumedRepeatsTheUninterruptedRun() throws IOException {
+        String[] common = {"model=\"" + Fixtures.stories260k() + "\"", "split.cut=3", "train.rounds=4", "train.localSteps=2",
+                "train.batchSize=4", "train.microBatchSize=4", "optimizer.lr=1e-2", "optimizer.warmupSteps=1",
+                "federation.clientsPerRound=2"};
+        List<JsonObject> whole = train("sfl", threeClients, common);
+        Path out = tmp.resolve("resumed");
+        List<String> args = new ArrayList<>(List.of("train", "--set", "mode=sfl", "--set", "data.dir=\"" + threeClients + "\"",
+                "--set", "out=\"" + out + "\""));
+        for (String s : common) {
+            args.add("--set");
+            args.add(s);
+        }
+        System.setProperty(FaultInjection.STOP_PROPERTY, "2");
+        try {
+            CliRun stopped = CliRun.of(args.toArray(String[]::new));
+            assertEquals(1, stopped.code(), "the injected stop fails the run");
+        } finally {
+            System.clearProperty(FaultInjection.STOP_PROPERTY);
+        }
+        assertEquals(2, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+        assertTrue(Files.isDirectory(out.resolve("adapters/round-0002")) && !Files.exists(out.resolve("adapters/round-0003")));
+        CliRun resumed = CliRun.of("train", "--resume", out.toString());
+        assertEquals(0, resumed.code(), resumed.err());
+        List<JsonObject> continued = metrics(out);
+        assertEquals(4, continued.size());
+        for (int r = 0; r < 4; r++) {
+            assertEquals(whole.get(r).get("clients"), continued.get(r).get("clients"));
+            assertEquals(whole.get(r).get("train_loss").getAsDouble(), continued.get(r).get("train_loss").getAsDouble(), 1e-7,
+                    "round " + (r + 1));
+            assertEquals(whole.get(r).get("val_loss").getAsDouble(), continued.get(r).get("val_loss").getAsDouble(), 1e-7);
+        }
+        // the exported PEFT adapter is the trained model: same logits as the checkpoint's adapters
+        var config = org.splitlora.model.ModelSource.of(Fixtures.stories260k().toString()).config();
+        try (org.splitlora.model.weights.SafetensorsFile st =
+                     org.splitlora.model.weights.SafetensorsFile.open(out.resolve("checkpoint/tensors.safetensors"))) {
+            java.util.Map<String, float[]> trained = new java.util.TreeMap<>();
+            for (String name : st.names()) {
+                if (name.startsWith("client_lora.") || name.startsWith("server_lora.")) {
+                    trained.put(name.substring(name.indexOf('.') + 1), st.floats(name));
+                }
+            }
+            var peft = org.splitlora.model.peft.PeftAdapter.read(out.resolve("adapter"), config);
+            assertEquals(trained.keySet(), peft.values().keySet());
+            for (String k : trained.keySet()) {
+                float[] a = trained.get(k);
+                float[] b = peft.values().get(k);
+                for (int i = 0; i < a.length; i++) {
+                    assertEquals(a[i], b[i], 1e-6 * Math.max(1, Math.abs(a[i])), k);
+                }
+            }
+        }
+        CliRun gen = CliRun.of("generate", "--model", Fixtures.stories260k().toString(), "--adapter", out.resolve("adapter").toString(),
+                "--prompt-ids", "1", "--max-new-tokens", "8", "--json");
+        assertEquals(0, gen.code(), gen.err());
+    }
+
     private static int runs;
 
     /** Runs {@code train} with overrides; returns the metrics.jsonl records. */
@@ -132,6 +189,10 @@ class FederationTest {
         }
         CliRun r = CliRun.of(args.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
+        return metrics(out);
+    }
+
+    static List<JsonObject> metrics(Path out) throws IOException {
         List<JsonObject> rounds = new ArrayList<>();
         for (String line : Files.readAllLines(out.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
             rounds.add(JsonParser.parseString(line).getAsJsonObject());

@@ -17,8 +17,9 @@ import org.splitlora.model.weights.HalfFloat;
 import org.splitlora.model.weights.ModelLoadException;
 import org.splitlora.model.weights.SafetensorsFile;
 import org.splitlora.testutil.Fixtures;
-import org.splitlora.testutil.SafetensorsTestWriter;
-import org.splitlora.testutil.SafetensorsTestWriter.Tensor;
+import org.splitlora.model.weights.SafetensorsWriter;
+import org.splitlora.model.weights.TensorDType;
+import org.splitlora.model.weights.SafetensorsWriter.Tensor;
 
 /** HF directory variants (shards, F16, the transformer. prefix) and the errors for bad ones. */
 class ModelLoadingTest {
@@ -62,8 +63,8 @@ class ModelLoadingTest {
             index.append(i > 1 ? "," : "").append('"').append(e.getKey()).append("\":\"").append(shard).append('"');
         }
         index.append("}}");
-        SafetensorsTestWriter.write(dir.resolve("model-00001-of-00002.safetensors"), a, "F32");
-        SafetensorsTestWriter.write(dir.resolve("model-00002-of-00002.safetensors"), b, "F32");
+        SafetensorsWriter.write(dir.resolve("model-00001-of-00002.safetensors"), a, TensorDType.F32, java.util.Map.of("format", "pt"));
+        SafetensorsWriter.write(dir.resolve("model-00002-of-00002.safetensors"), b, TensorDType.F32, java.util.Map.of("format", "pt"));
         Files.writeString(dir.resolve("model.safetensors.index.json"), index);
         float[][] expected = ModelTestSupport.logits(ModelSource.of(Fixtures.stories260k().toString()), IDS);
         float[][] actual = ModelTestSupport.logits(ModelSource.of(dir.toString()), IDS);
@@ -76,7 +77,7 @@ class ModelLoadingTest {
     void f16WeightsAreConvertedInJava() throws IOException {
         Path dir = copyConfig(Fixtures.stories260k(), "f16");
         Map<String, Tensor> all = readAll(Fixtures.stories260k().resolve("model.safetensors"));
-        SafetensorsTestWriter.write(dir.resolve("model.safetensors"), all, "F16");
+        SafetensorsWriter.write(dir.resolve("model.safetensors"), all, TensorDType.F16, java.util.Map.of("format", "pt"));
         Map<String, Tensor> back = readAll(dir.resolve("model.safetensors"));
         float[] orig = all.get("model.layers.0.self_attn.q_proj.weight").values();
         float[] half = back.get("model.layers.0.self_attn.q_proj.weight").values();
@@ -97,7 +98,7 @@ class ModelLoadingTest {
         readAll(Fixtures.tinyGpt2().resolve("model.safetensors")).forEach((k, v) -> prefixed.put("transformer." + k, v));
         // real gpt2 checkpoints also carry causal-mask buffers, which the loader must ignore
         prefixed.put("transformer.h.0.attn.bias", new Tensor(new long[] {1, 1, 4, 4}, new float[16]));
-        SafetensorsTestWriter.write(dir.resolve("model.safetensors"), prefixed, "F32");
+        SafetensorsWriter.write(dir.resolve("model.safetensors"), prefixed, TensorDType.F32, java.util.Map.of("format", "pt"));
         int[] ids = {50256, 464, 2068, 7586};
         float[][] expected = ModelTestSupport.logits(ModelSource.of(Fixtures.tinyGpt2().toString()), ids);
         float[][] actual = ModelTestSupport.logits(ModelSource.of(dir.toString()), ids);

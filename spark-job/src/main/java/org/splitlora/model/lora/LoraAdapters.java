@@ -111,7 +111,7 @@ public final class LoraAdapters implements AutoCloseable {
     }
 
     /** [in, out] of a target projection. */
-    static int[] dims(ModelConfig c, LoraTarget t) {
+    public static int[] dims(ModelConfig c, LoraTarget t) {
         int d = c.hiddenSize();
         int q = c.numHeads() * c.headDim();
         int kv = c.numKvHeads() * c.headDim();

@@ -1,0 +1,53 @@
+package org.splitlora.federation;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+import java.util.UUID;
+import org.splitlora.model.config.ModelConfig;
+import org.splitlora.model.lora.LoraSpec;
+import org.splitlora.model.peft.PeftAdapter;
+
+/**
+ * Exports the whole model's adapters in HF PEFT format after every round: {@code
+ * adapters/round-NNNN/} and {@code adapter/} (always the latest), each swapped in whole.
+ */
+public final class AdapterExport implements RoundListener {
+
+    private final Path runDir;
+    private final ModelConfig config;
+    private final LoraSpec spec;
+    private final String baseModel;
+
+    public AdapterExport(Path runDir, ModelConfig config, LoraSpec spec, String baseModel) {
+        this.runDir = runDir;
+        this.config = config;
+        this.spec = spec;
+        this.baseModel = baseModel;
+    }
+
+    @Override
+    public void onRound(RoundResult r) {
+        Path round = runDir.resolve("adapters").resolve(String.format(Locale.ROOT, "round-%04d", r.round() + 1));
+        writeSwapped(round, r);
+        writeSwapped(runDir.resolve("adapter"), r);
+    }
+
+    private void writeSwapped(Path target, RoundResult r) {
+        Path tmp = target.resolveSibling("." + target.getFileName() + "-" + UUID.randomUUID());
+        PeftAdapter.write(tmp, config, spec, r.adapters(), baseModel);
+        try {
+            Path old = target.resolveSibling("." + target.getFileName() + "-old-" + UUID.randomUUID());
+            if (Files.exists(target)) {
+                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            Checkpoint.deleteTree(old);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot export adapter to " + target + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package org.splitlora.model.peft;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splitlora.model.BuiltinModels;
+import org.splitlora.model.DecoderModel;
+import org.splitlora.model.LoraTestSupport;
+import org.splitlora.model.ModelSource;
+import org.splitlora.model.ModelTestSupport;
+import org.splitlora.model.lora.LoraAdapters;
+import org.splitlora.model.lora.LoraSpec;
+import org.splitlora.model.lora.LoraTarget;
+import org.splitlora.model.weights.SafetensorsFile;
+import org.splitlora.testutil.Fixtures;
+
+/** Export to HF PEFT and back: names, config and, above all, the same logits. */
+class PeftAdapterTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void gpt2FusedAttentionRoundTripsToTheSameLogits() throws IOException {
+        ModelSource source = ModelSource.of(BuiltinModels.TINY_GPT2);
+        LoraSpec spec = LoraSpec.of(EnumSet.of(LoraTarget.Q, LoraTarget.V, LoraTarget.O, LoraTarget.DOWN), 4, 32, 0.1);
+        JsonObject cfg = roundTrip(source, spec, tmp.resolve("gpt2"));
+        assertEquals(4, cfg.get("r").getAsInt());
+        assertTrue(cfg.get("fan_in_fan_out").getAsBoolean());
+        // c_attn carries q and v: rank 8, alpha 64, so alpha / r stays 32 / 4
+        assertEquals(8, cfg.getAsJsonObject("rank_pattern").get("transformer.h.0.attn.c_attn").getAsInt());
+        assertEquals(64.0, cfg.getAsJsonObject("alpha_pattern").get("transformer.h.0.attn.c_attn").getAsDouble());
+        try (SafetensorsFile st = SafetensorsFile.open(tmp.resolve("gpt2").resolve(PeftAdapter.WEIGHTS))) {
+            int d = source.config().hiddenSize();
+            assertEquals(List.of(8L, (long) d), boxed(st.shape("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight")));
+            assertEquals(List.of(3L * d, 8L), boxed(st.shape("base_model.model.transformer.h.0.attn.c_attn.lora_B.weight")));
+            assertTrue(st.contains("base_model.model.transformer.h.3.mlp.c_proj.lora_B.weight"));
+            assertTrue(st.contains("base_model.model.transformer.h.3.attn.c_proj.lora_A.weight"));
+        }
+        assertEquals(Set.of("attn.c_attn", "attn.c_proj", "mlp.c_proj"), targets(cfg));
+    }
+
+    @Test
+    void llamaWithPerLayerRanksRoundTripsToTheSameLogits() throws IOException {
+        ModelSource source = ModelSource.of(Fixtures.stories260k().toString());
+        LoraSpec spec = new LoraSpec(EnumSet.allOf(LoraTarget.class), 4, 8, 0.0, Map.of(2, 2));
+        JsonObject cfg = roundTrip(source, spec, tmp.resolve("llama"));
+        assertEquals(Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), targets(cfg));
+        assertEquals(2, cfg.getAsJsonObject("rank_pattern").get("model.layers.2.self_attn.q_proj").getAsInt());
+        assertEquals(false, cfg.get("fan_in_fan_out").getAsBoolean());
+        try (SafetensorsFile st = SafetensorsFile.open(tmp.resolve("llama").resolve(PeftAdapter.WEIGHTS))) {
+            assertEquals(List.of(2L, 64L), boxed(st.shape("base_model.model.model.layers.2.self_attn.q_proj.lora_A.weight")));
+            assertEquals(List.of(172L, 4L), boxed(st.shape("base_model.model.model.layers.0.mlp.up_proj.lora_B.weight")));
+        }
+    }
+
+    /** Random adapters → PEFT files → adapters again; the logits must agree with the originals. */
+    private static JsonObject roundTrip(ModelSource source, LoraSpec spec, Path dir) throws IOException {
+        int[] ids = {1, 17, 42, 99, 3, 250, 7, 11};
+        try (NDManager root = NDManager.newBaseManager();
+             DecoderModel model = source.loadWhole(root);
+             LoraAdapters lora = LoraAdapters.init(root, source.config(), spec, 0, source.config().numLayers(), 5)) {
+            LoraTestSupport.randomize(lora, 9, 0.05);
+            float[][] expected = ModelTestSupport.logits(model, lora, ids);
+            float[][] base = ModelTestSupport.logits(model, null, ids);
+            PeftAdapter.write(dir, source.config(), spec, lora.toFloats(), source.spec());
+            try (LoraAdapters back = PeftAdapter.load(dir, source.config(), root)) {
+                float[][] actual = ModelTestSupport.logits(model, back, ids);
+                double maxDiff = 0;
+                double effect = 0;
+                for (int t = 0; t < ids.length; t++) {
+                    for (int v = 0; v < expected[t].length; v++) {
+                        maxDiff = Math.max(maxDiff, Math.abs(expected[t][v] - actual[t][v]));
+                        effect = Math.max(effect, Math.abs(expected[t][v] - base[t][v]));
+                    }
+                }
+                assertTrue(effect > 1e-2, "the adapters must change the logits for the test to mean anything: " + effect);
+                assertTrue(maxDiff < 1e-5, "logits after the round trip differ by " + maxDiff);
+            }
+        }
+        JsonObject cfg = JsonParser.parseString(Files.readString(dir.resolve(PeftAdapter.CONFIG))).getAsJsonObject();
+        assertEquals("LORA", cfg.get("peft_type").getAsString());
+        assertEquals("CAUSAL_LM", cfg.get("task_type").getAsString());
+        assertEquals(source.spec(), cfg.get("base_model_name_or_path").getAsString());
+        return cfg;
+    }
+
+    private static Set<String> targets(JsonObject cfg) {
+        Set<String> out = new java.util.TreeSet<>();
+        cfg.getAsJsonArray("target_modules").forEach(e -> out.add(e.getAsString()));
+        return out;
+    }
+
+    private static List<Long> boxed(long[] a) {
+        return java.util.Arrays.stream(a).boxed().toList();
+    }
+}
