@@ -73,7 +73,7 @@ public record TrainConfig(
             try {
                 user = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
             } catch (ConfigException e) {
-                throw new ConfigError(file + ": " + e.getMessage());
+                throw new ConfigError(e.getMessage()); // names the file and line
             }
         }
         return load(user, file == null ? "defaults" : file.toString(), overrides);

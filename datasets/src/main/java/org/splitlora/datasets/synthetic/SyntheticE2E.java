@@ -1,10 +1,14 @@
 package org.splitlora.datasets.synthetic;
 
+import java.io.IOException;
+import java.io.Writer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
 import org.splitlora.datasets.format.PromptCompletionFormat;
 
 /**
@@ -90,5 +94,14 @@ public final class SyntheticE2E {
 
     private static String pick(SplittableRandom rng, String[] values) {
         return values[rng.nextInt(values.length)];
+    }
+
+    /** Writes pairs as an E2E NLG CSV ({@code mr,ref} header, RFC 4180 quoting), what {@code prepare} reads. */
+    public static void writeCsv(Writer out, List<Pair> pairs) throws IOException {
+        try (CSVPrinter csv = new CSVPrinter(out, CSVFormat.RFC4180.builder().setHeader("mr", "ref").get())) {
+            for (Pair p : pairs) {
+                csv.printRecord(p.mr(), p.ref());
+            }
+        }
     }
 }
