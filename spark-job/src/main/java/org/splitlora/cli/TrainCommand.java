@@ -75,13 +75,10 @@ final class TrainCommand implements Callable<Integer> {
                     + " or continue it with --resume " + out);
         }
         ModelSource source = ModelSource.of(cfg.model());
-        Manifest manifest = Manifest.read(new org.apache.hadoop.fs.Path(cfg.data().dir()).getFileSystem(new Configuration()),
-                new org.apache.hadoop.fs.Path(cfg.data().dir()));
+        Manifest manifest = manifest(cfg);
         int perRound = ClientSampler.perRound(manifest.clients.size(), cfg.federation().clientsPerRound(),
                 cfg.federation().clientFraction());
-        // local mode: a slot per client of a round (barrier stage), and task retries (local[N] has none)
-        String local = "local[" + Math.max(perRound, Runtime.getRuntime().availableProcessors()) + ",4]";
-        SparkSession spark = SparkSessions.create("splitlora-train", cfg.sparkMaster().isBlank() ? null : cfg.sparkMaster(), local);
+        SparkSession spark = session("splitlora train", cfg, perRound);
         ClientShards shards = ClientShards.open(spark, cfg.data().dir(), source.config(), source.tokenizerSpec(),
                 cfg.data().maxValidExamples());
         Files.createDirectories(out);
@@ -110,6 +107,21 @@ final class TrainCommand implements Callable<Integer> {
         }
         log.println("wrote " + out.resolve("metrics.jsonl"));
         return 0;
+    }
+
+    static Manifest manifest(TrainConfig cfg) throws IOException {
+        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(cfg.data().dir());
+        return Manifest.read(dir.getFileSystem(new Configuration()), dir);
+    }
+
+    /**
+     * The run's Spark session: spark.master from the config or spark-submit, else local mode with
+     * a slot per client of a round (a barrier stage needs them all at once) and task retries,
+     * which plain local[N] does not have.
+     */
+    static SparkSession session(String appName, TrainConfig cfg, int clientsPerRound) {
+        String local = "local[" + Math.max(clientsPerRound, Runtime.getRuntime().availableProcessors()) + ",4]";
+        return SparkSessions.create(appName, cfg.sparkMaster().isBlank() ? null : cfg.sparkMaster(), local);
     }
 
     private static void writeRunJson(TrainConfig cfg, RoundDriver driver, Manifest manifest) throws IOException {

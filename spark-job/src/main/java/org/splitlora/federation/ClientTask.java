@@ -97,11 +97,8 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
                     tokens += r.tokens();
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                SplitBatchStep split = step instanceof SplitBatchStep sb ? sb : null;
                 return new ClientUpdate(client, lora.toFloats(), opt.state(), examples.size(), p.localSteps(), lossSum, tokens,
-                        seconds, split == null ? seconds : split.computeSeconds(), split == null ? 0 : split.exchangeSeconds(),
-                        split == null ? 0 : split.serverSeconds(), link == null ? 0 : link.bytesSent(),
-                        link == null ? 0 : link.bytesReceived(), attempt);
+                        seconds, step.timings(), link == null ? 0 : link.bytesSent(), link == null ? 0 : link.bytesReceived(), attempt);
             } finally {
                 if (link != null) {
                     link.close();

@@ -3,14 +3,11 @@ package org.splitlora.federation;
 import java.io.Serializable;
 import java.util.Map;
 import org.splitlora.train.AdamW;
+import org.splitlora.train.StepTimings;
 
 /**
  * What a client task returns to the driver: its trained adapters, optimizer state, sample count
  * (the FedAvg weight) and what the round cost it.
- *
- * @param computeSeconds client forward + backward
- * @param exchangeSeconds waiting for the server's gradients (transfer + server compute + lock-step wait)
- * @param serverSeconds server compute reported for this client's micro-batches
  */
 public record ClientUpdate(
         int clientId,
@@ -21,9 +18,7 @@ public record ClientUpdate(
         double lossSum,
         long tokens,
         double seconds,
-        double computeSeconds,
-        double exchangeSeconds,
-        double serverSeconds,
+        StepTimings timings,
         long bytesUp,
         long bytesDown,
         int attempt) implements Serializable {

@@ -154,13 +154,15 @@ public final class RoundDriver implements AutoCloseable {
                     case FL, SFL -> parallelRound(round, clients);
                     case SL -> sequentialRound(round, clients);
                 };
+                double trainSeconds = (System.nanoTime() - t0) / 1e9;
                 adapters = wholeAdapters();
                 boolean evalDue = round + 1 == rounds || (cfg.train().evalEvery() > 0 && (round + 1) % cfg.train().evalEvery() == 0);
                 double val = evalDue && !shards.valid().isEmpty() ? evaluate(adapters) : Double.NaN;
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 RunState state = new RunState(round + 1, Map.copyOf(clientLora), server == null ? null : server.snapshot(),
                         Map.copyOf(optimizerStates), Map.copyOf(batchesDone), central == null ? null : central.optimizerState());
-                listener.onRound(result(round, clients, updates, val, seconds, (System.nanoTime() - start) / 1e9, adapters, state));
+                listener.onRound(result(round, clients, updates, val, trainSeconds, seconds, (System.nanoTime() - start) / 1e9,
+                        adapters, state));
                 FaultInjection.afterRound(round);
             }
             return adapters;
@@ -255,8 +257,8 @@ public final class RoundDriver implements AutoCloseable {
         }
     }
 
-    private RoundResult result(int round, List<Integer> clients, List<ClientUpdate> updates, double val, double seconds,
-                               double elapsed, Map<String, float[]> adapters, RunState state) {
+    private RoundResult result(int round, List<Integer> clients, List<ClientUpdate> updates, double val, double trainSeconds,
+                               double seconds, double elapsed, Map<String, float[]> adapters, RunState state) {
         double loss = 0;
         long tokens = 0;
         long up = 0;
@@ -267,7 +269,7 @@ public final class RoundDriver implements AutoCloseable {
             up += u.bytesUp();
             down += u.bytesDown();
         }
-        return new RoundResult(round, rounds, cfg.mode(), clients, loss / updates.size(), val, tokens, seconds, elapsed,
+        return new RoundResult(round, rounds, cfg.mode(), clients, loss / updates.size(), val, tokens, trainSeconds, seconds, elapsed,
                 up, down, updates, adapters, state);
     }
 
@@ -280,7 +282,7 @@ public final class RoundDriver implements AutoCloseable {
         private final LoraAdapters lora;
         private final AdamW opt;
         private final EpochSampler order;
-        private final BatchStep step;
+        private final long seed = ClientSeeds.of(cfg.seed(), 0);
         private final int batch = cfg.train().batchSize() * sampler.perRound();
 
         CentralState(List<TokenizedExample> data) {
@@ -290,16 +292,15 @@ public final class RoundDriver implements AutoCloseable {
             if (centralOptimizer != null) {
                 opt.restore(centralOptimizer);
             }
-            long seed = ClientSeeds.of(cfg.seed(), 0);
             this.order = new EpochSampler(data.size(), seed);
             for (long b = (long) startRound * cfg.train().localSteps(); b > 0; b--) {
                 order.next(batch);
             }
-            this.step = new LocalBatchStep(wholeModel, lora, cfg.train().microBatchSize(), cfg.train().labelSmoothing(), seed);
         }
 
         ClientUpdate round(int round) {
             long t0 = System.nanoTime();
+            BatchStep step = new LocalBatchStep(wholeModel, lora, cfg.train().microBatchSize(), cfg.train().labelSmoothing(), seed);
             double loss = 0;
             long tokens = 0;
             for (int s = 0; s < cfg.train().localSteps(); s++) {
@@ -315,8 +316,8 @@ public final class RoundDriver implements AutoCloseable {
             }
             clientLora = lora.toFloats();
             double seconds = (System.nanoTime() - t0) / 1e9;
-            return new ClientUpdate(0, clientLora, null, data.size(), cfg.train().localSteps(), loss, tokens, seconds, seconds,
-                    0, 0, 0, 0, 0);
+            return new ClientUpdate(0, clientLora, null, data.size(), cfg.train().localSteps(), loss, tokens, seconds,
+                    step.timings(), 0, 0, 0);
         }
 
         AdamW.State optimizerState() {

@@ -6,7 +6,7 @@ import org.splitlora.config.RunMode;
 
 /**
  * One finished round: who trained, the mean training loss, the validation loss when evaluated
- * (NaN otherwise), throughput and traffic, each client's update statistics, and the adapters of
+ * (NaN otherwise), training and total seconds, throughput and traffic, each client's update statistics, and the adapters of
  * the whole model after aggregation (client side and server side merged), and the state to
  * resume from.
  */
@@ -18,6 +18,7 @@ public record RoundResult(
         double trainLoss,
         double valLoss,
         long tokens,
+        double trainSeconds,
         double seconds,
         double elapsedSeconds,
         long bytesUp,
@@ -30,7 +31,8 @@ public record RoundResult(
         return !Double.isNaN(valLoss);
     }
 
+    /** Training throughput of the round (evaluation excluded). */
     public double tokensPerSecond() {
-        return tokens / Math.max(1e-9, seconds);
+        return tokens / Math.max(1e-9, trainSeconds);
     }
 }

@@ -29,6 +29,7 @@ public final class RoundMetrics implements RoundListener {
             o.put("val_ppl", Math.exp(r.valLoss()));
         }
         o.put("seconds", r.seconds());
+        o.put("train_seconds", r.trainSeconds());
         o.put("tokens", r.tokens());
         o.put("tokens_per_s", r.tokensPerSecond());
         o.put("bytes_up", r.bytesUp());
@@ -41,9 +42,13 @@ public final class RoundMetrics implements RoundListener {
             c.put("samples", u.samples());
             c.put("train_loss", u.meanLoss());
             c.put("seconds", u.seconds());
-            c.put("compute_s", u.computeSeconds());
-            c.put("exchange_s", u.exchangeSeconds());
-            c.put("server_s", u.serverSeconds());
+            c.put("client_forward_s", u.timings().clientForward());
+            c.put("client_backward_s", u.timings().clientBackward());
+            c.put("exchange_s", u.timings().exchange());
+            c.put("server_forward_s", u.timings().serverForward());
+            c.put("server_backward_s", u.timings().serverBackward());
+            c.put("server_wait_s", u.timings().serverWait());
+            c.put("transfer_s", u.timings().transfer());
             c.put("bytes_up", u.bytesUp());
             c.put("bytes_down", u.bytesDown());
             c.put("stage_attempt", u.attempt());

@@ -71,11 +71,15 @@ public final class ServerSegment implements AutoCloseable {
     /** One micro-batch's result: its weighted loss and the gradient of that loss w.r.t. its activations. */
     public record Outcome(float loss, byte[] gradient) {}
 
+    /** A group's outcomes (in request order) and the group's forward and backward seconds. */
+    public record GroupResult(List<Outcome> outcomes, double forwardSeconds, double backwardSeconds) {}
+
     /**
      * Forward, loss and backward of a group of micro-batches (one per client); gradients accumulate
      * on the server LoRA until {@link #step}.
      */
-    public List<Outcome> forwardBackward(List<StepRequest> group) {
+    public GroupResult forwardBackward(List<StepRequest> group) {
+        long t0 = System.nanoTime();
         int time = 0;
         int rows = 0;
         for (StepRequest r : group) {
@@ -111,15 +115,18 @@ public final class ServerSegment implements AutoCloseable {
                 total = total == null ? loss : total.add(loss);
                 row += r.batch();
             }
+            for (int i = 0; i < group.size(); i++) {
+                losses[i] = parts.get(i).getFloat();
+            }
+            long t1 = System.nanoTime();
             JniUtils.backward((PtNDArray) total, (PtNDArray) m.ones(total.getShape()), false, false);
             List<Outcome> outcomes = new ArrayList<>(group.size());
             for (int i = 0; i < group.size(); i++) {
-                losses[i] = parts.get(i).getFloat();
                 NDArray g = leaves.get(i).getGradient();
                 g.attach(m);
                 outcomes.add(new Outcome(losses[i], group.get(i).dtype().encode(g.toFloatArray())));
             }
-            return outcomes;
+            return new GroupResult(outcomes, (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
         }
     }
 

@@ -11,6 +11,7 @@ import org.splitlora.model.nn.ForwardContext;
 import org.splitlora.model.nn.Torch;
 import org.splitlora.train.Batch;
 import org.splitlora.train.BatchStep;
+import org.splitlora.train.StepTimings;
 import org.splitlora.util.Seeds;
 
 /**
@@ -30,9 +31,7 @@ public final class SplitBatchStep implements BatchStep {
     private final long seed;
     private final SplitClient client;
     private final Route route;
-    private double computeSeconds;
-    private double exchangeSeconds;
-    private double serverSeconds;
+    private StepTimings timings = StepTimings.ZERO;
 
     public SplitBatchStep(DecoderModel model, LoraAdapters lora, int microBatchSize, long seed, SplitClient client, Route route) {
         if (model.part().head()) {
@@ -78,9 +77,8 @@ public final class SplitBatchStep implements BatchStep {
                     NDArray grad = ctx.manager().create(reply.dtype().decode(reply.gradient(), act.length), h.getShape());
                     JniUtils.backward((PtNDArray) h, (PtNDArray) grad, false, false);
                     loss += reply.loss();
-                    exchangeSeconds += (t2 - t1) / 1e9;
-                    serverSeconds += reply.serverSeconds();
-                    computeSeconds += (t1 - t0 + System.nanoTime() - t2) / 1e9;
+                    timings = timings.plus(new StepTimings((t1 - t0) / 1e9, (System.nanoTime() - t2) / 1e9, (t2 - t1) / 1e9,
+                            reply.forwardSeconds(), reply.backwardSeconds(), reply.waitSeconds()));
                 }
                 tokens += mb.tokenCount();
             }
@@ -88,18 +86,8 @@ public final class SplitBatchStep implements BatchStep {
         return new StepLoss(loss, tokens);
     }
 
-    /** Client forward + backward time. */
-    public double computeSeconds() {
-        return computeSeconds;
-    }
-
-    /** Time from sending activations to receiving their gradient (server compute included). */
-    public double exchangeSeconds() {
-        return exchangeSeconds;
-    }
-
-    /** Server compute time reported for this client's micro-batches. */
-    public double serverSeconds() {
-        return serverSeconds;
+    @Override
+    public StepTimings timings() {
+        return timings;
     }
 }

@@ -127,7 +127,9 @@ public final class SplitProtocol {
             out.writeInt(r.micro());
             out.writeFloat(r.loss());
             out.writeByte(r.dtype().ordinal());
-            out.writeFloat(r.serverSeconds());
+            out.writeFloat(r.forwardSeconds());
+            out.writeFloat(r.backwardSeconds());
+            out.writeFloat(r.waitSeconds());
             writeBytes(out, r.gradient());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -142,10 +144,12 @@ public final class SplitProtocol {
             int micro = in.readInt();
             float loss = in.readFloat();
             WireDtype dtype = in.dtype();
-            float seconds = in.readFloat();
+            float forward = in.readFloat();
+            float backward = in.readFloat();
+            float wait = in.readFloat();
             byte[] grad = in.bytes();
             in.end();
-            return new StepReply(step, micro, loss, dtype, grad, seconds);
+            return new StepReply(step, micro, loss, dtype, grad, forward, backward, wait);
         } catch (IOException e) {
             throw new MalformedFrameException("truncated reply frame: " + e.getMessage());
         }

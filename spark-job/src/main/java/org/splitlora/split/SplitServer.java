@@ -153,13 +153,12 @@ public final class SplitServer implements AutoCloseable {
         });
     }
 
-    /** Bytes and server time of one client in one round. */
-    public record ClientTraffic(long frames, long bytesIn, long bytesOut, double serverSeconds) implements java.io.Serializable {
-        private static final long serialVersionUID = 1L;
-        static final ClientTraffic NONE = new ClientTraffic(0, 0, 0, 0);
+    /** Frames and payload bytes (as received and as answered) of one client in one round. */
+    public record ClientTraffic(long frames, long bytesIn, long bytesOut) {
+        static final ClientTraffic NONE = new ClientTraffic(0, 0, 0);
 
-        ClientTraffic plus(long in, long out, double seconds) {
-            return new ClientTraffic(frames + 1, bytesIn + in, bytesOut + out, serverSeconds + seconds);
+        ClientTraffic plus(long in, long out) {
+            return new ClientTraffic(frames + 1, bytesIn + in, bytesOut + out);
         }
     }
 
@@ -362,19 +361,19 @@ public final class SplitServer implements AutoCloseable {
         for (int c : members) {
             group.add(waiting.get(c).request());
         }
-        long t0 = System.nanoTime();
-        List<ServerSegment.Outcome> out = segment.forwardBackward(group);
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        long start = System.nanoTime();
+        ServerSegment.GroupResult result = segment.forwardBackward(group);
         for (int i = 0; i < members.size(); i++) {
             Arrival a = waiting.remove(members.get(i));
-            ServerSegment.Outcome o = out.get(i);
-            StepReply reply = new StepReply(step, micro, o.loss(), a.request().dtype(), o.gradient(), (float) seconds);
+            ServerSegment.Outcome o = result.outcomes().get(i);
+            StepReply reply = new StepReply(step, micro, o.loss(), a.request().dtype(), o.gradient(),
+                    (float) result.forwardSeconds(), (float) result.backwardSeconds(), (float) ((start - a.nanos()) / 1e9));
             a.stream().replies.onNext(reply);
             if (step == firstStep + stepCount - 1 && micro == a.request().microCount() - 1) {
                 finished.add(members.get(i));
             }
             traffic.put(members.get(i), traffic.getOrDefault(members.get(i), ClientTraffic.NONE)
-                    .plus(a.bytes(), o.gradient().length, seconds));
+                    .plus(a.bytes(), o.gradient().length));
         }
         micro++;
         int micros = microCounts.values().stream().mapToInt(Integer::intValue).max().orElse(1);

@@ -13,6 +13,9 @@ public interface BatchStep {
     /** @param step the global optimizer step (seeds dropout and tags frames) */
     StepLoss run(List<TokenizedExample> batch, int step);
 
+    /** Time spent so far, by phase. */
+    StepTimings timings();
+
     /** The batch's mean loss over its targets and its real (non-padding) tokens. */
     record StepLoss(double loss, long tokens) {}
 

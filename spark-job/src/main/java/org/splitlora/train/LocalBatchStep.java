@@ -23,6 +23,7 @@ public final class LocalBatchStep implements BatchStep {
     private final int microBatchSize;
     private final double labelSmoothing;
     private final long seed;
+    private StepTimings timings = StepTimings.ZERO;
 
     public LocalBatchStep(DecoderModel model, LoraAdapters lora, int microBatchSize, double labelSmoothing, long seed) {
         this.model = model;
@@ -42,14 +43,22 @@ public final class LocalBatchStep implements BatchStep {
             for (int i = 0, micro = 0; i < batch.size(); i += microBatchSize, micro++) {
                 Batch mb = Batch.of(batch.subList(i, Math.min(batch.size(), i + microBatchSize)), pad, targets);
                 try (ForwardContext ctx = new ForwardContext(model.manager(), lora, true, Seeds.derive(seed, step, micro))) {
+                    long t0 = System.nanoTime();
                     NDArray ids = mb.prepare(ctx);
                     NDArray l = CausalLmLoss.compute(model, model.runBlocks(model.embed(ids, ctx), ctx), mb, labelSmoothing, ctx);
-                    JniUtils.backward((PtNDArray) l, (PtNDArray) ctx.manager().ones(l.getShape()), false, false);
                     loss += l.getFloat();
+                    long t1 = System.nanoTime();
+                    JniUtils.backward((PtNDArray) l, (PtNDArray) ctx.manager().ones(l.getShape()), false, false);
+                    timings = timings.plus(new StepTimings((t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9, 0, 0, 0, 0));
                 }
                 tokens += mb.tokenCount();
             }
         }
         return new StepLoss(loss, tokens);
+    }
+
+    @Override
+    public StepTimings timings() {
+        return timings;
     }
 }

@@ -1,0 +1,148 @@
+package org.splitlora.cli;
+
+import com.google.gson.GsonBuilder;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import org.splitlora.config.RunMode;
+import org.splitlora.config.TrainConfig;
+import org.splitlora.federation.ClientSampler;
+import org.splitlora.federation.ClientShards;
+import org.splitlora.federation.RoundDriver;
+import org.splitlora.model.ModelSource;
+import org.splitlora.report.ThroughputRecorder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Throughput and communication of the modes on the same work: the configuration's data,",
+                "model, schedule and global batch, run once per mode and repeat (interleaved, so noise hits",
+                "all modes alike). Prints JSON: tokens/s (median and every run), ms per client step by phase",
+                "(client forward/backward, transfer, server forward/backward, lock-step wait), bytes per",
+                "global step, and each mode's throughput relative to central. The first round of every run is",
+                "warm-up and not counted."})
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--conf", description = "HOCON run configuration (as for train).")
+    Path conf;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Overrides one key (repeatable).")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--modes", split = ",", defaultValue = "central,sfl,fl", description = "Modes to compare (default: ${DEFAULT-VALUE}).")
+    List<String> modes;
+
+    @Option(names = "--repeats", defaultValue = "3", description = "Runs per mode (default: ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Option(names = "--json", paramLabel = "OUT", description = "Also write the JSON to this file.")
+    Path json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (repeats < 1) {
+            throw new IllegalArgumentException("--repeats must be >= 1");
+        }
+        List<RunMode> runModes = modes.stream().map(RunMode::parse).toList();
+        TrainConfig base = TrainConfig.load(conf, sets);
+        if (base.train().rounds() < 2) {
+            throw new IllegalArgumentException("bench needs train.rounds >= 2 (the first round is warm-up)");
+        }
+        ModelSource source = ModelSource.of(base.model());
+        Map<RunMode, List<ThroughputRecorder>> runs = new LinkedHashMap<>();
+        int perRound = ClientSampler.perRound(TrainCommand.manifest(base).clients.size(), base.federation().clientsPerRound(),
+                base.federation().clientFraction());
+        try (SparkSession spark = TrainCommand.session("splitlora bench", base, perRound)) {
+            ClientShards shards = ClientShards.open(spark, base.data().dir(), source.config(), source.tokenizerSpec(),
+                    base.data().maxValidExamples());
+            for (int rep = 0; rep < repeats; rep++) {
+                for (RunMode mode : runModes) {
+                    List<String> overrides = new ArrayList<>(sets);
+                    overrides.add("mode=" + mode.key());
+                    TrainConfig cfg = TrainConfig.load(conf, overrides);
+                    ThroughputRecorder rec = new ThroughputRecorder(1);
+                    try (RoundDriver driver = new RoundDriver(spark, cfg, shards, rec)) {
+                        driver.run();
+                    }
+                    runs.computeIfAbsent(mode, k -> new ArrayList<>()).add(rec);
+                    System.err.printf("bench: %s run %d/%d: %.0f tokens/s%n", mode.key(), rep + 1, repeats, rec.tokensPerSecond());
+                }
+            }
+            shards.release();
+        }
+        String out = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create()
+                .toJson(report(base, perRound, runs));
+        spec.commandLine().getOut().println(out);
+        spec.commandLine().getOut().flush();
+        if (json != null) {
+            Files.writeString(json, out + "\n", StandardCharsets.UTF_8);
+        }
+        return 0;
+    }
+
+    private Map<String, Object> report(TrainConfig base, int perRound, Map<RunMode, List<ThroughputRecorder>> runs) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("model", base.model());
+        r.put("data", base.data().dir());
+        r.put("clients_per_round", perRound);
+        r.put("global_batch", base.train().batchSize() * perRound);
+        r.put("rounds", base.train().rounds());
+        r.put("local_steps", base.train().localSteps());
+        r.put("split_cut", base.split().cut());
+        r.put("wire_dtype", base.split().wireDtype().name().toLowerCase(java.util.Locale.ROOT));
+        r.put("repeats", repeats);
+        r.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(), "java", System.getProperty("java.version")));
+        Map<String, Object> byMode = new LinkedHashMap<>();
+        Map<RunMode, Double> medians = new LinkedHashMap<>();
+        for (Map.Entry<RunMode, List<ThroughputRecorder>> e : runs.entrySet()) {
+            List<ThroughputRecorder> recs = e.getValue();
+            double[] tps = recs.stream().mapToDouble(ThroughputRecorder::tokensPerSecond).toArray();
+            double median = median(tps);
+            medians.put(e.getKey(), median);
+            ThroughputRecorder mid = recs.get(indexOfMedian(tps));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("tokens_per_s", median);
+            m.put("tokens_per_s_runs", tps);
+            m.put("step_ms", mid.stepMillis());
+            m.put("bytes_per_step", mid.bytesPerStep());
+            byMode.put(e.getKey().key(), m);
+        }
+        r.put("modes", byMode);
+        if (medians.containsKey(RunMode.CENTRAL)) {
+            Map<String, Double> ratios = new LinkedHashMap<>();
+            for (Map.Entry<RunMode, Double> e : medians.entrySet()) {
+                if (e.getKey() != RunMode.CENTRAL) {
+                    ratios.put(e.getKey().key() + "_vs_central", e.getValue() / medians.get(RunMode.CENTRAL));
+                }
+            }
+            r.put("tokens_per_s_ratio", ratios);
+        }
+        return r;
+    }
+
+    private static double median(double[] v) {
+        return v[indexOfMedian(v)];
+    }
+
+    /** Index of the (lower) median value. */
+    private static int indexOfMedian(double[] v) {
+        Integer[] idx = new Integer[v.length];
+        for (int i = 0; i < v.length; i++) {
+            idx[i] = i;
+        }
+        java.util.Arrays.sort(idx, (a, b) -> Double.compare(v[a], v[b]));
+        return idx[(v.length - 1) / 2];
+    }
+}

@@ -1,0 +1,71 @@
+package org.splitlora.report;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.splitlora.federation.ClientUpdate;
+import org.splitlora.federation.RoundListener;
+import org.splitlora.federation.RoundResult;
+import org.splitlora.train.StepTimings;
+
+/**
+ * Sums what a benchmark reports over a run's rounds, skipping the first {@code warmupRounds}
+ * (model loading, JIT, first native allocations): tokens and training seconds, client-steps and
+ * their time by phase, global steps and bytes exchanged.
+ */
+public final class ThroughputRecorder implements RoundListener {
+
+    private final int warmupRounds;
+    private long tokens;
+    private double seconds;
+    private long clientSteps;
+    private long globalSteps;
+    private long bytes;
+    private StepTimings timings = StepTimings.ZERO;
+
+    public ThroughputRecorder(int warmupRounds) {
+        this.warmupRounds = warmupRounds;
+    }
+
+    @Override
+    public void onRound(RoundResult r) {
+        if (r.round() < warmupRounds) {
+            return;
+        }
+        tokens += r.tokens();
+        seconds += r.trainSeconds();
+        bytes += r.bytesUp() + r.bytesDown();
+        int steps = 0;
+        for (ClientUpdate u : r.updates()) {
+            clientSteps += u.steps();
+            steps = Math.max(steps, u.steps());
+            timings = timings.plus(u.timings());
+        }
+        globalSteps += steps;
+    }
+
+    public double tokensPerSecond() {
+        return tokens / Math.max(1e-9, seconds);
+    }
+
+    /** Mean milliseconds per client step, by phase. */
+    public Map<String, Double> stepMillis() {
+        double n = Math.max(1, clientSteps) / 1000.0;
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("client_forward", timings.clientForward() / n);
+        m.put("client_backward", timings.clientBackward() / n);
+        m.put("transfer", timings.transfer() / n);
+        m.put("server_forward", timings.serverForward() / n);
+        m.put("server_backward", timings.serverBackward() / n);
+        m.put("server_wait", timings.serverWait() / n);
+        return m;
+    }
+
+    /** Bytes exchanged per global step, all clients together. */
+    public double bytesPerStep() {
+        return bytes / (double) Math.max(1, globalSteps);
+    }
+
+    public double seconds() {
+        return seconds;
+    }
+}
