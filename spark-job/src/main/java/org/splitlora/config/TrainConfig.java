@@ -51,9 +51,16 @@ public record TrainConfig(
 
     public enum OptimizerState { KEEP, RESET }
 
-    public record Federation(int clientsPerRound, double clientFraction, Weighting weighting, OptimizerState optimizerState) {}
+    /** FedAvg of A and B separately (SplitLoRA, FedLoRA), or of the updates B·A re-factored by SVD. */
+    public enum Aggregation { FEDAVG, FEDAVG_SVD }
 
-    public record Split(int cut, WireDtype wireDtype, String bind, int port, String advertiseHost, Duration stepTimeout,
+    public record Federation(int clientsPerRound, double clientFraction, Aggregation aggregation, Weighting weighting,
+                             OptimizerState optimizerState) {}
+
+    /** Where the split server's segment runs. */
+    public enum ServerDevice { AUTO, CPU, GPU }
+
+    public record Split(int cut, ServerDevice serverDevice, WireDtype wireDtype, String bind, int port, String advertiseHost, Duration stepTimeout,
                         int maxMessageBytes, Path tlsCertChain, Path tlsPrivateKey) {
         public boolean tls() {
             return tlsCertChain != null;
@@ -165,7 +172,7 @@ public record TrainConfig(
         double fraction = c.getDouble("federation.clientFraction");
         k.check(fraction > 0 && fraction <= 1, "federation.clientFraction", "must be in (0, 1], got " + fraction);
         Federation fed = new Federation(k.atLeast("federation.clientsPerRound", 0), fraction,
-                k.choice("federation.weighting", Weighting.class), k.choice("federation.optimizerState", OptimizerState.class));
+                k.choice("federation.aggregation", Aggregation.class), k.choice("federation.weighting", Weighting.class), k.choice("federation.optimizerState", OptimizerState.class));
 
         int cut = c.getInt("split.cut");
         k.check(!mode.split() || (cut >= 1 && cut < modelConfig.numLayers()), "split.cut",
@@ -180,7 +187,7 @@ public record TrainConfig(
         String cert = c.getString("split.tls.certChain");
         String key = c.getString("split.tls.privateKey");
         k.check(cert.isBlank() == key.isBlank(), "split.tls", "set both certChain and privateKey, or neither");
-        Split split = new Split(cut, k.parse("split.wireDtype", () -> WireDtype.parse(c.getString("split.wireDtype"))),
+        Split split = new Split(cut, k.choice("split.serverDevice", ServerDevice.class), k.parse("split.wireDtype", () -> WireDtype.parse(c.getString("split.wireDtype"))),
                 c.getString("split.bind"), port, c.getString("split.advertiseHost"), timeout, (int) maxBytes,
                 cert.isBlank() ? null : k.file("split.tls.certChain", cert), key.isBlank() ? null : k.file("split.tls.privateKey", key));
 

@@ -49,7 +49,7 @@ public final class FedAvg {
         return out;
     }
 
-    private static double weight(ClientUpdate u, TrainConfig.Weighting weighting) {
+    static double weight(ClientUpdate u, TrainConfig.Weighting weighting) {
         return weighting == TrainConfig.Weighting.UNIFORM ? 1 : u.samples();
     }
 }

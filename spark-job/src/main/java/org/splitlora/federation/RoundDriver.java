@@ -1,5 +1,6 @@
 package org.splitlora.federation;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -28,6 +29,7 @@ import org.splitlora.model.ModelPart;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraAdapters;
+import org.splitlora.model.nn.Torch;
 import org.splitlora.split.ServerSegment;
 import org.splitlora.split.ServerSettings;
 import org.splitlora.split.SplitServer;
@@ -54,6 +56,7 @@ public final class RoundDriver implements AutoCloseable {
     private final ModelSource source;
     private final ModelConfig config;
     private final NDManager root = NDManager.newBaseManager();
+    private NDManager serverRoot;
     private final DecoderModel wholeModel;
     private final ClientSampler sampler;
     private final int rounds;
@@ -93,8 +96,9 @@ public final class RoundDriver implements AutoCloseable {
         }
         this.clientLora = layerRange(init, 0, layers);
         if (cfg.mode().split()) {
-            ServerSegment segment = new ServerSegment(source.load(ModelPart.server(config, layers), root),
-                    LoraAdapters.fromFloats(root, config, cfg.lora(), layers, config.numLayers(),
+            serverRoot = NDManager.newBaseManager(serverDevice(cfg.split().serverDevice()));
+            ServerSegment segment = new ServerSegment(source.load(ModelPart.server(config, layers), serverRoot),
+                    LoraAdapters.fromFloats(serverRoot, config, cfg.lora(), layers, config.numLayers(),
                             layerRange(init, layers, config.numLayers())),
                     cfg.optimizer(), totalSteps, cfg.train().labelSmoothing());
             TrainConfig.Split s = cfg.split();
@@ -178,7 +182,9 @@ public final class RoundDriver implements AutoCloseable {
         if (server != null) {
             server.endRound();
         }
-        clientLora = FedAvg.aggregate(updates, cfg.federation().weighting());
+        clientLora = cfg.federation().aggregation() == TrainConfig.Aggregation.FEDAVG_SVD
+                ? FedAvgSvd.aggregate(updates, cfg.federation().weighting(), cfg.lora(), config)
+                : FedAvg.aggregate(updates, cfg.federation().weighting());
         remember(updates);
         return updates;
     }
@@ -352,6 +358,16 @@ public final class RoundDriver implements AutoCloseable {
         }
     }
 
+    /** The device for split.serverDevice; gpu without a visible GPU is an error. */
+    static Device serverDevice(TrainConfig.ServerDevice wanted) {
+        int gpus = Torch.engine().getGpuCount();
+        if (wanted == TrainConfig.ServerDevice.GPU && gpus == 0) {
+            throw new IllegalArgumentException("split.serverDevice = gpu, but PyTorch sees no GPU (this build uses "
+                    + "pytorch-native-cpu; use auto or cpu)");
+        }
+        return wanted != TrainConfig.ServerDevice.CPU && gpus > 0 ? Device.gpu() : Device.cpu();
+    }
+
     private static String newSecret() {
         byte[] b = new byte[32];
         new SecureRandom().nextBytes(b);
@@ -377,5 +393,8 @@ public final class RoundDriver implements AutoCloseable {
         }
         wholeModel.close();
         root.close();
+        if (serverRoot != null) {
+            serverRoot.close();
+        }
     }
 }

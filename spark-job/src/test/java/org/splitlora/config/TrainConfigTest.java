@@ -45,6 +45,7 @@ class TrainConfigTest {
         assertError(f, List.of("train.microBatchSize=16"), "train.microBatchSize must be <= train.batchSize (8)");
         assertError(f, List.of("mode=federated"), "unknown mode 'federated'");
         assertError(f, List.of("split.wireDtype=int8"), "split.wireDtype");
+        assertError(f, List.of("split.serverDevice=tpu"), "unknown split.serverDevice 'tpu' (expected auto, cpu or gpu)");
         assertError(f, List.of("optimizer.lr=-1"), "optimizer.lr must be > 0");
         assertError(f, List.of("split.tls.certChain=\"/x.pem\""), "split.tls set both");
         assertError(f, List.of("model=\"/no/such/model\""), "model: /no/such/model: model directory not found");
