@@ -19,6 +19,7 @@ import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.lora.LoraTarget;
 import org.splitlora.split.ActivationPrivacy;
+import org.splitlora.split.ServerVersion;
 import org.splitlora.split.WireDtype;
 import org.splitlora.train.OptimizerConfig;
 
@@ -60,7 +61,7 @@ public record TrainConfig(
     /** Where the split server's segment runs. */
     public enum ServerDevice { AUTO, CPU, GPU }
 
-    public record Split(int cut, ServerDevice serverDevice, WireDtype wireDtype, String bind, int port, String advertiseHost, Duration stepTimeout,
+    public record Split(int cut, ServerVersion serverVersion, ServerDevice serverDevice, WireDtype wireDtype, String bind, int port, String advertiseHost, Duration stepTimeout,
                         int maxMessageBytes, Path tlsCertChain, Path tlsPrivateKey) {
         public boolean tls() {
             return tlsCertChain != null;
@@ -187,7 +188,10 @@ public record TrainConfig(
         String cert = c.getString("split.tls.certChain");
         String key = c.getString("split.tls.privateKey");
         k.check(cert.isBlank() == key.isBlank(), "split.tls", "set both certChain and privateKey, or neither");
-        Split split = new Split(cut, k.choice("split.serverDevice", ServerDevice.class), k.parse("split.wireDtype", () -> WireDtype.parse(c.getString("split.wireDtype"))),
+        ServerVersion version = k.parse("split.serverVersion", () -> ServerVersion.parse(c.getString("split.serverVersion")));
+        k.check(version == ServerVersion.V2 || mode == RunMode.SFL, "split.serverVersion",
+                "v1 (a server copy per client) applies to mode sfl only");
+        Split split = new Split(cut, version, k.choice("split.serverDevice", ServerDevice.class), k.parse("split.wireDtype", () -> WireDtype.parse(c.getString("split.wireDtype"))),
                 c.getString("split.bind"), port, c.getString("split.advertiseHost"), timeout, (int) maxBytes,
                 cert.isBlank() ? null : k.file("split.tls.certChain", cert), key.isBlank() ? null : k.file("split.tls.privateKey", key));
 

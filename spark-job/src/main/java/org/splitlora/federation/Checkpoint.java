@@ -55,7 +55,14 @@ public final class Checkpoint {
             state.add("batches_done", GSON.toJsonTree(s.batchesDone()));
             if (s.server() != null) {
                 put(t, "server_lora.", s.server().lora());
-                state.addProperty("server_optimizer_step", moments(t, "server_opt.", s.server().optimizer()));
+                if (s.server().optimizer() != null) {
+                    state.addProperty("server_optimizer_step", moments(t, "server_opt.", s.server().optimizer()));
+                }
+                Map<String, Integer> copySteps = new TreeMap<>();
+                for (Map.Entry<Integer, AdamW.State> e : s.server().clientOptimizers().entrySet()) {
+                    copySteps.put(String.valueOf(e.getKey()), moments(t, "server_client_opt." + e.getKey() + ".", e.getValue()));
+                }
+                state.add("server_client_optimizer_steps", GSON.toJsonTree(copySteps));
             }
             Map<String, Integer> clientSteps = new TreeMap<>();
             for (Map.Entry<Integer, AdamW.State> e : s.clientOptimizers().entrySet()) {
@@ -103,9 +110,17 @@ public final class Checkpoint {
         }
         try (SafetensorsFile st = SafetensorsFile.open(dir.resolve("tensors.safetensors"))) {
             Map<String, float[]> clientLora = take(st, "client_lora.");
-            ServerSegment.Snapshot server = state.has("server_optimizer_step")
-                    ? new ServerSegment.Snapshot(take(st, "server_lora."), moments(st, "server_opt.", state.get("server_optimizer_step").getAsInt()))
-                    : null;
+            ServerSegment.Snapshot server = null;
+            if (state.has("server_client_optimizer_steps")) {
+                Map<Integer, AdamW.State> copies = new TreeMap<>();
+                for (Map.Entry<String, com.google.gson.JsonElement> e : state.getAsJsonObject("server_client_optimizer_steps").entrySet()) {
+                    copies.put(Integer.parseInt(e.getKey()),
+                            moments(st, "server_client_opt." + e.getKey() + ".", e.getValue().getAsInt()));
+                }
+                AdamW.State shared = state.has("server_optimizer_step")
+                        ? moments(st, "server_opt.", state.get("server_optimizer_step").getAsInt()) : null;
+                server = new ServerSegment.Snapshot(take(st, "server_lora."), shared, copies);
+            }
             Map<Integer, AdamW.State> clients = new TreeMap<>();
             for (Map.Entry<String, com.google.gson.JsonElement> e : state.getAsJsonObject("client_optimizer_steps").entrySet()) {
                 clients.put(Integer.parseInt(e.getKey()), moments(st, "client_opt." + e.getKey() + ".", e.getValue().getAsInt()));

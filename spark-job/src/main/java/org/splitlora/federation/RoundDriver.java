@@ -98,6 +98,7 @@ public final class RoundDriver implements AutoCloseable {
         if (cfg.mode().split()) {
             serverRoot = NDManager.newBaseManager(serverDevice(cfg.split().serverDevice()));
             ServerSegment segment = new ServerSegment(source.load(ModelPart.server(config, layers), serverRoot),
+                    cfg.split().serverVersion(),
                     LoraAdapters.fromFloats(serverRoot, config, cfg.lora(), layers, config.numLayers(),
                             layerRange(init, layers, config.numLayers())),
                     cfg.optimizer(), totalSteps, cfg.train().labelSmoothing());
@@ -180,7 +181,11 @@ public final class RoundDriver implements AutoCloseable {
         }
         List<ClientUpdate> updates = runStage(clients, plan(round, first, clientLora));
         if (server != null) {
-            server.endRound();
+            Map<Integer, Double> weights = new TreeMap<>();
+            for (ClientUpdate u : updates) {
+                weights.put(u.clientId(), FedAvg.weight(u, cfg.federation().weighting()));
+            }
+            server.endRound(weights);
         }
         clientLora = cfg.federation().aggregation() == TrainConfig.Aggregation.FEDAVG_SVD
                 ? FedAvgSvd.aggregate(updates, cfg.federation().weighting(), cfg.lora(), config)
@@ -198,7 +203,7 @@ public final class RoundDriver implements AutoCloseable {
             int first = (round * order.size() + turn) * cfg.train().localSteps();
             server.beginRound(round, first, cfg.train().localSteps(), List.of(order.get(turn)));
             ClientUpdate u = runStage(List.of(order.get(turn)), plan(round, first, clientLora)).get(0);
-            server.endRound();
+            server.endRound(Map.of(u.clientId(), 1.0));
             clientLora = u.lora();
             updates.add(u);
         }

@@ -8,8 +8,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.nn.AttentionInputs;
@@ -23,24 +25,39 @@ import org.splitlora.util.Seeds;
 
 /**
  * The server side of the split: blocks k..L-1, final norm and LM head with the server's LoRA and
- * its AdamW. Micro-batches of several clients that arrive for the same step are run as one batch
- * (rows right-padded to the longest); each client's loss keeps its own weight, so each gets
- * exactly the activation gradient of its own loss. Not thread-safe: one thread drives it.
+ * its AdamW. In {@link ServerVersion#V2} one shared LoRA serves everyone: micro-batches of several
+ * clients that arrive for the same step are run as one batch (rows right-padded to the longest);
+ * each client's loss keeps its own weight, so each gets exactly the activation gradient of its own
+ * loss, and the step uses the mean of the clients' gradients. In {@link ServerVersion#V1} each client
+ * has its own server LoRA copy and AdamW, trained on its activations alone; the copies start each
+ * round from the shared (averaged) LoRA and are averaged at its end. Not thread-safe: one thread
+ * drives it.
  */
 public final class ServerSegment implements AutoCloseable {
 
     private final DecoderModel model;
+    private final ServerVersion version;
     private final LoraAdapters lora;
     private final AdamW optimizer;
+    private final Map<Integer, Copy> copies = new TreeMap<>();
     private final OptimizerConfig optim;
     private final int totalSteps;
     private final double labelSmoothing;
 
+    /** A client's own server LoRA and optimizer (v1). */
+    private record Copy(LoraAdapters lora, AdamW optimizer) {}
+
     public ServerSegment(DecoderModel model, LoraAdapters lora, OptimizerConfig optim, int totalSteps, double labelSmoothing) {
+        this(model, ServerVersion.V2, lora, optim, totalSteps, labelSmoothing);
+    }
+
+    public ServerSegment(DecoderModel model, ServerVersion version, LoraAdapters lora, OptimizerConfig optim, int totalSteps,
+                         double labelSmoothing) {
         if (lora.fromLayer() != model.part().fromLayer() || lora.toLayer() != model.part().toLayer()) {
             throw new IllegalArgumentException("server LoRA layers do not match the server segment");
         }
         this.model = model;
+        this.version = version;
         this.lora = lora;
         this.optimizer = new AdamW(lora.parameters(), optim, lora.manager());
         this.optim = optim;
@@ -79,6 +96,22 @@ public final class ServerSegment implements AutoCloseable {
      * on the server LoRA until {@link #step}.
      */
     public GroupResult forwardBackward(List<StepRequest> group) {
+        if (version == ServerVersion.V2) {
+            return pass(group, lora);
+        }
+        List<Outcome> outcomes = new ArrayList<>(group.size());
+        double forward = 0;
+        double backward = 0;
+        for (StepRequest r : group) {
+            GroupResult one = pass(List.of(r), copy(r.clientId()).lora());
+            outcomes.addAll(one.outcomes());
+            forward += one.forwardSeconds();
+            backward += one.backwardSeconds();
+        }
+        return new GroupResult(outcomes, forward, backward);
+    }
+
+    private GroupResult pass(List<StepRequest> group, LoraAdapters lora) {
         long t0 = System.nanoTime();
         int time = 0;
         int rows = 0;
@@ -130,29 +163,97 @@ public final class ServerSegment implements AutoCloseable {
         }
     }
 
-    /** AdamW step for global step {@code step}, on the mean of the gradients of {@code clients} clients. */
-    public double step(int step, int clients) {
-        return optimizer.step(optim.lrAt(step, totalSteps), 1.0 / clients);
+    /**
+     * AdamW step for global step {@code step}: v2 on the mean of the gradients of the clients
+     * served in it, v1 on each client's copy.
+     */
+    public void step(int step, Collection<Integer> clients) {
+        double lr = optim.lrAt(step, totalSteps);
+        if (version == ServerVersion.V2) {
+            optimizer.step(lr, 1.0 / clients.size());
+        } else {
+            for (int c : clients) {
+                copy(c).optimizer().step(lr);
+            }
+        }
     }
 
-    public Map<String, float[]> loraFloats() {
-        return lora.toFloats();
+    /** Start of a round: in v1 the clients' copies start from the shared adapters. */
+    public void startRound(Collection<Integer> clients) {
+        if (version == ServerVersion.V1) {
+            Map<String, float[]> shared = lora.toFloats();
+            for (int c : clients) {
+                copy(c).lora().loadFloats(shared);
+            }
+        }
     }
 
-    /** The segment's trainable state (adapters and optimizer), to roll back a failed round or checkpoint. */
-    public record Snapshot(Map<String, float[]> lora, AdamW.State optimizer) implements java.io.Serializable {
+    /** End of a round: in v1 the shared adapters become the weighted mean of the clients' copies. */
+    public void endRound(Map<Integer, Double> weights) {
+        if (version == ServerVersion.V1) {
+            double total = weights.values().stream().mapToDouble(Double::doubleValue).sum();
+            Map<String, double[]> sum = new TreeMap<>();
+            for (Map.Entry<Integer, Double> w : weights.entrySet()) {
+                for (Map.Entry<String, float[]> e : copy(w.getKey()).lora().toFloats().entrySet()) {
+                    double[] acc = sum.computeIfAbsent(e.getKey(), k -> new double[e.getValue().length]);
+                    for (int i = 0; i < acc.length; i++) {
+                        acc[i] += w.getValue() / total * e.getValue()[i];
+                    }
+                }
+            }
+            Map<String, float[]> mean = new TreeMap<>();
+            sum.forEach((k, v) -> {
+                float[] f = new float[v.length];
+                for (int i = 0; i < f.length; i++) {
+                    f[i] = (float) v[i];
+                }
+                mean.put(k, f);
+            });
+            lora.loadFloats(mean);
+        }
+    }
+
+    private Copy copy(int client) {
+        return copies.computeIfAbsent(client, c -> {
+            LoraAdapters l = LoraAdapters.fromFloats(model.manager(), model.config(), lora.spec(), lora.fromLayer(),
+                    lora.toLayer(), lora.toFloats());
+            return new Copy(l, new AdamW(l.parameters(), optim, l.manager()));
+        });
+    }
+
+    /**
+     * The segment's trainable state, to roll back a failed round or checkpoint: the shared adapters,
+     * and the shared optimizer (v2) or each client copy's optimizer (v1; copies restart from the
+     * shared adapters every round).
+     */
+    public record Snapshot(Map<String, float[]> lora, AdamW.State optimizer, Map<Integer, AdamW.State> clientOptimizers)
+            implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
     }
 
     public Snapshot snapshot() {
-        return new Snapshot(lora.toFloats(), optimizer.state());
+        Map<Integer, AdamW.State> clients = new TreeMap<>();
+        copies.forEach((c, copy) -> clients.put(c, copy.optimizer().state()));
+        return new Snapshot(lora.toFloats(), version == ServerVersion.V2 ? optimizer.state() : null, clients);
     }
 
     /** Restores a snapshot and drops gradients accumulated since (a step that never finished). */
     public void restore(Snapshot s) {
         lora.loadFloats(s.lora());
-        optimizer.restore(s.optimizer());
-        for (NDArray p : lora.parameters()) {
+        if (s.optimizer() != null) {
+            optimizer.restore(s.optimizer());
+        }
+        zeroGrads(lora);
+        for (Map.Entry<Integer, AdamW.State> e : s.clientOptimizers().entrySet()) {
+            Copy c = copy(e.getKey());
+            c.lora().loadFloats(s.lora());
+            c.optimizer().restore(e.getValue());
+            zeroGrads(c.lora());
+        }
+    }
+
+    private static void zeroGrads(LoraAdapters l) {
+        for (NDArray p : l.parameters()) {
             JniUtils.zeroGrad((PtNDArray) p);
         }
     }
@@ -196,6 +297,10 @@ public final class ServerSegment implements AutoCloseable {
 
     @Override
     public void close() {
+        for (Copy c : copies.values()) {
+            c.optimizer().close();
+            c.lora().close();
+        }
         optimizer.close();
         lora.close();
         model.close();

@@ -122,20 +122,25 @@ public final class SplitServer implements AutoCloseable {
             this.firstStep = firstStep;
             this.stepCount = steps;
             this.expected = new TreeSet<>(clients);
-            this.roundStart = segment.snapshot();
             this.traffic.clear();
+            segment.startRound(clients);
+            this.roundStart = segment.snapshot();
             resetCursor();
             return null;
         });
     }
 
-    /** Closes the round; returns what each client exchanged with the server in it. */
-    public Map<Integer, ClientTraffic> endRound() {
+    /**
+     * Closes the round (in v1, averaging the clients' server copies with these weights); returns
+     * what each client exchanged with the server in it.
+     */
+    public Map<Integer, ClientTraffic> endRound(Map<Integer, Double> weights) {
         return onWorker(() -> {
             if (step != firstStep + stepCount) {
                 throw new IllegalStateException("round " + round + " ended at step " + step + " of "
                         + (firstStep + stepCount) + ": some client did not finish");
             }
+            segment.endRound(weights);
             this.round = -1;
             this.expected = Set.of();
             return Map.copyOf(traffic);
@@ -378,7 +383,7 @@ public final class SplitServer implements AutoCloseable {
         micro++;
         int micros = microCounts.values().stream().mapToInt(Integer::intValue).max().orElse(1);
         if (micro >= micros) {
-            segment.step(step, expected.size());
+            segment.step(step, expected);
             step++;
             micro = 0;
             microCounts.clear();

@@ -16,6 +16,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.splitlora.cli.CliRun;
 import org.splitlora.testutil.Fixtures;
 
@@ -57,12 +59,19 @@ class FederationTest {
                 "optimizer.warmupSteps=2", "optimizer.maxGradNorm=0", "lora.targets=[q,k,v,o,up,down,gate]"};
         List<JsonObject> central = train("central", oneClient, common);
         List<JsonObject> sfl = train("sfl", oneClient, common);
+        // v1 (a server copy per client) with one client is the same computation
+        List<String> v1 = new ArrayList<>(List.of(common));
+        v1.add("split.serverVersion=v1");
+        List<JsonObject> sflV1 = train("sfl", oneClient, v1.toArray(String[]::new));
         assertEquals(6, sfl.size());
         for (int r = 0; r < 6; r++) {
             assertEquals(central.get(r).get("train_loss").getAsDouble(), sfl.get(r).get("train_loss").getAsDouble(), 1e-5,
                     "round " + (r + 1));
+            assertEquals(central.get(r).get("train_loss").getAsDouble(), sflV1.get(r).get("train_loss").getAsDouble(), 1e-5,
+                    "v1 round " + (r + 1));
         }
         assertEquals(central.get(5).get("val_loss").getAsDouble(), sfl.get(5).get("val_loss").getAsDouble(), 1e-5);
+        assertEquals(central.get(5).get("val_loss").getAsDouble(), sflV1.get(5).get("val_loss").getAsDouble(), 1e-5);
         assertTrue(sfl.get(0).get("bytes_up").getAsLong() > 0 && sfl.get(0).get("bytes_down").getAsLong() > 0);
     }
 
@@ -119,13 +128,14 @@ class FederationTest {
         }
     }
 
-    @Test
-    void aRunStoppedAfterARoundAndResumedRepeatsTheUninterruptedRun() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"v2", "v1"})
+    void aRunStoppedAfterARoundAndResumedRepeatsTheUninterruptedRun(String server) throws IOException {
         String[] common = {"model=\"" + Fixtures.stories260k() + "\"", "split.cut=3", "train.rounds=4", "train.localSteps=2",
                 "train.batchSize=4", "train.microBatchSize=4", "optimizer.lr=1e-2", "optimizer.warmupSteps=1",
-                "federation.clientsPerRound=2"};
+                "federation.clientsPerRound=2", "split.serverVersion=" + server};
         List<JsonObject> whole = train("sfl", threeClients, common);
-        Path out = tmp.resolve("resumed");
+        Path out = tmp.resolve("resumed-" + server);
         List<String> args = new ArrayList<>(List.of("train", "--set", "mode=sfl", "--set", "data.dir=\"" + threeClients + "\"",
                 "--set", "out=\"" + out + "\""));
         for (String s : common) {

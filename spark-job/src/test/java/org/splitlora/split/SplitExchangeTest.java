@@ -101,7 +101,7 @@ class SplitExchangeTest {
                 assertTrue(Float.isFinite(reply.loss()) && reply.loss() > 0);
                 assertEquals(good.activations().length, reply.gradient().length);
             }
-            assertEquals(1, server.endRound().get(0).frames());
+            assertEquals(1, server.endRound(java.util.Map.of(0, 1.0)).get(0).frames());
         }
     }
 
@@ -137,7 +137,7 @@ class SplitExchangeTest {
                 losses.add(step.run(pick(data, sampler.next(8)), s).loss());
                 opt.step(OPTIM.lrAt(s, STEPS));
             }
-            server.endRound();
+            server.endRound(java.util.Map.of(0, 1.0));
             return losses;
         }
     }
