@@ -105,6 +105,48 @@ class SplitExchangeTest {
         }
     }
 
+    @Test
+    void tlsServerServesClientsThatTrustItsCertificate(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path[] pem = selfSigned(tmp);
+        try (NDManager root = NDManager.newBaseManager();
+             SplitServer server = SplitServer.start(segment(root, 2), new ServerSettings("127.0.0.1", 0, "run", "k",
+                     Duration.ofSeconds(30), 64 << 20, new ServerSettings.Tls(pem[0], pem[1])))) {
+            server.beginRound(0, 0, 1, List.of(0));
+            StepRequest good = request(root, 2, 0);
+            try (SplitClient plain = SplitClient.connect("127.0.0.1", server.port(), "k", null, 64 << 20, Duration.ofSeconds(30))) {
+                assertThrows(SplitExchangeException.class, () -> plain.exchange(good), "plaintext against a TLS server");
+            }
+            try (SplitClient client = SplitClient.connect("127.0.0.1", server.port(), "k", java.nio.file.Files.readAllBytes(pem[0]),
+                    64 << 20, Duration.ofSeconds(30))) {
+                assertTrue(Float.isFinite(client.exchange(good).loss()));
+            }
+            server.endRound(java.util.Map.of(0, 1.0));
+        }
+    }
+
+    /** A self-signed certificate for 127.0.0.1 made with the JDK's keytool: {cert chain PEM, PKCS#8 key PEM}. */
+    private static java.nio.file.Path[] selfSigned(java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path store = dir.resolve("server.p12");
+        String keytool = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+        Process p = new ProcessBuilder(keytool, "-genkeypair", "-alias", "server", "-keyalg", "RSA", "-keysize", "2048",
+                "-validity", "2", "-dname", "CN=localhost", "-ext", "san=ip:127.0.0.1,dns:localhost", "-storetype", "PKCS12",
+                "-keystore", store.toString(), "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), log);
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = java.nio.file.Files.newInputStream(store)) {
+            ks.load(in, "changeit".toCharArray());
+        }
+        java.util.Base64.Encoder b64 = java.util.Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        java.nio.file.Path cert = dir.resolve("cert.pem");
+        java.nio.file.Path key = dir.resolve("key.pem");
+        java.nio.file.Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
+                + b64.encodeToString(ks.getCertificate("server").getEncoded()) + "\n-----END CERTIFICATE-----\n");
+        java.nio.file.Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
+                + b64.encodeToString(ks.getKey("server", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+        return new java.nio.file.Path[] {cert, key};
+    }
+
     private static List<Double> central(List<TokenizedExample> data) {
         try (NDManager root = NDManager.newBaseManager();
              DecoderModel model = SOURCE.loadWhole(root);
