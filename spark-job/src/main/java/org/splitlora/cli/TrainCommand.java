@@ -22,6 +22,7 @@ import org.splitlora.federation.Checkpoint;
 import org.splitlora.federation.CheckpointWriter;
 import org.splitlora.federation.ClientSampler;
 import org.splitlora.federation.ClientShards;
+import org.splitlora.federation.MergedModelExport;
 import org.splitlora.federation.RoundDriver;
 import org.splitlora.federation.RoundListener;
 import org.splitlora.federation.RunState;
@@ -87,11 +88,8 @@ final class TrainCommand implements Callable<Integer> {
         if (state != null) {
             MetricsJsonl.truncateAfterRound(out.resolve("metrics.jsonl"), state.completedRounds());
         }
-        // metrics first, checkpoint last: a kill in between re-runs the round and rewrites its line
         try (MetricsJsonl metrics = new MetricsJsonl(out.resolve("metrics.jsonl"), cfg.mode().key());
-             RoundDriver driver = new RoundDriver(spark, cfg, shards, RoundListener.all(new RoundMetrics(metrics),
-                     new RoundProgress(log), new AdapterExport(out, source.config(), cfg.lora(), cfg.model()),
-                     new CheckpointWriter(out, header)))) {
+             RoundDriver driver = new RoundDriver(spark, cfg, shards, listeners(cfg, source, out, metrics, header, log))) {
             if (state == null) {
                 writeRunJson(cfg, driver, manifest);
             } else {
@@ -107,6 +105,18 @@ final class TrainCommand implements Callable<Integer> {
         }
         log.println("wrote " + out.resolve("metrics.jsonl"));
         return 0;
+    }
+
+    /** Metrics first and checkpoint last: a kill in between re-runs the round and rewrites its line. */
+    private static RoundListener listeners(TrainConfig cfg, ModelSource source, Path out, MetricsJsonl metrics,
+                                           Checkpoint.Header header, PrintStream log) {
+        List<RoundListener> all = new ArrayList<>(List.of(new RoundMetrics(metrics), new RoundProgress(log),
+                new AdapterExport(out, source.config(), cfg.lora(), cfg.model())));
+        if (cfg.exportMergedModel()) {
+            all.add(new MergedModelExport(out, source, cfg.lora()));
+        }
+        all.add(new CheckpointWriter(out, header));
+        return RoundListener.all(all.toArray(RoundListener[]::new));
     }
 
     static Manifest manifest(TrainConfig cfg) throws IOException {

@@ -40,6 +40,7 @@ public record TrainConfig(
         Federation federation,
         Split split,
         ActivationPrivacy privacy,
+        boolean exportMergedModel,
         String sparkMaster,
         Config resolved) {
 
@@ -200,7 +201,7 @@ public record TrainConfig(
                         c.getDouble("privacy.activationNoise.noiseMultiplier")))
                 : null;
         return new TrainConfig(mode, c.getLong("seed"), Path.of(c.getString("out")), model, data, lora, optim, train, fed,
-                split, privacy, c.getString("spark.master"), c);
+                split, privacy, c.getBoolean("export.mergedModel"), c.getString("spark.master"), c);
     }
 
     /** The resolved configuration as JSON (what run.json records). */

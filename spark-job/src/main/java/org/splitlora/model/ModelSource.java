@@ -51,6 +51,11 @@ public final class ModelSource {
         return config;
     }
 
+    /** The HF model directory, or null for a built-in model. */
+    public Path directory() {
+        return dir;
+    }
+
     public WeightSource openWeights() {
         return dir == null ? BuiltinModels.tinyGpt2Weights() : HfCheckpoint.open(dir);
     }

@@ -76,18 +76,22 @@ class PeftAdapterTest {
             float[][] expected = ModelTestSupport.logits(model, lora, ids);
             float[][] base = ModelTestSupport.logits(model, null, ids);
             PeftAdapter.write(dir, source.config(), spec, lora.toFloats(), source.spec());
+            // the merged HF model directory computes the same logits without adapters
+            Path merged = dir.resolveSibling(dir.getFileName() + "-merged");
+            MergedModel.write(merged, source, spec, lora.toFloats());
+            ModelSource mergedSource = ModelSource.of(merged.toString());
+            try (DecoderModel mergedModel = mergedSource.loadWhole(root)) {
+                assertClose(expected, ModelTestSupport.logits(mergedModel, null, ids), 1e-4, "merged model");
+            }
             try (LoraAdapters back = PeftAdapter.load(dir, source.config(), root)) {
-                float[][] actual = ModelTestSupport.logits(model, back, ids);
-                double maxDiff = 0;
                 double effect = 0;
                 for (int t = 0; t < ids.length; t++) {
                     for (int v = 0; v < expected[t].length; v++) {
-                        maxDiff = Math.max(maxDiff, Math.abs(expected[t][v] - actual[t][v]));
                         effect = Math.max(effect, Math.abs(expected[t][v] - base[t][v]));
                     }
                 }
                 assertTrue(effect > 1e-2, "the adapters must change the logits for the test to mean anything: " + effect);
-                assertTrue(maxDiff < 1e-5, "logits after the round trip differ by " + maxDiff);
+                assertClose(expected, ModelTestSupport.logits(model, back, ids), 1e-5, "PEFT round trip");
             }
         }
         JsonObject cfg = JsonParser.parseString(Files.readString(dir.resolve(PeftAdapter.CONFIG))).getAsJsonObject();
@@ -95,6 +99,16 @@ class PeftAdapterTest {
         assertEquals("CAUSAL_LM", cfg.get("task_type").getAsString());
         assertEquals(source.spec(), cfg.get("base_model_name_or_path").getAsString());
         return cfg;
+    }
+
+    private static void assertClose(float[][] expected, float[][] actual, double tol, String what) {
+        double maxDiff = 0;
+        for (int t = 0; t < expected.length; t++) {
+            for (int v = 0; v < expected[t].length; v++) {
+                maxDiff = Math.max(maxDiff, Math.abs(expected[t][v] - actual[t][v]));
+            }
+        }
+        assertTrue(maxDiff < tol, what + ": logits differ by " + maxDiff);
     }
 
     private static Set<String> targets(JsonObject cfg) {

@@ -1,0 +1,27 @@
+package org.splitlora.federation;
+
+import java.nio.file.Path;
+import org.splitlora.model.ModelSource;
+import org.splitlora.model.lora.LoraSpec;
+import org.splitlora.model.peft.MergedModel;
+
+/** After the last round, writes {@code merged/}: the base model with the final adapters merged in. */
+public final class MergedModelExport implements RoundListener {
+
+    private final Path runDir;
+    private final ModelSource source;
+    private final LoraSpec spec;
+
+    public MergedModelExport(Path runDir, ModelSource source, LoraSpec spec) {
+        this.runDir = runDir;
+        this.source = source;
+        this.spec = spec;
+    }
+
+    @Override
+    public void onRound(RoundResult r) {
+        if (r.round() + 1 == r.rounds()) {
+            MergedModel.write(runDir.resolve("merged"), source, spec, r.adapters());
+        }
+    }
+}
