@@ -79,29 +79,30 @@ final class TrainCommand implements Callable<Integer> {
         Manifest manifest = manifest(cfg);
         int perRound = ClientSampler.perRound(manifest.clients.size(), cfg.federation().clientsPerRound(),
                 cfg.federation().clientFraction());
-        SparkSession spark = session("splitlora train", cfg, perRound);
-        ClientShards shards = ClientShards.open(spark, cfg.data().dir(), source.config(), source.tokenizerSpec(),
-                cfg.data().maxValidExamples());
         Files.createDirectories(out);
         Checkpoint.Header header = new Checkpoint.Header(cfg.seed(), manifest.contentHash, cfg.toJson());
         RunState state = resuming ? Checkpoint.read(out, header) : null;
         if (state != null) {
             MetricsJsonl.truncateAfterRound(out.resolve("metrics.jsonl"), state.completedRounds());
         }
-        try (MetricsJsonl metrics = new MetricsJsonl(out.resolve("metrics.jsonl"), cfg.mode().key());
-             RoundDriver driver = new RoundDriver(spark, cfg, shards, listeners(cfg, source, out, metrics, header, log))) {
-            if (state == null) {
-                writeRunJson(cfg, driver, manifest);
-            } else {
-                driver.restore(state);
+        try (SparkSession spark = session("splitlora train", cfg, perRound)) {
+            ClientShards shards = ClientShards.open(spark, cfg.data().dir(), source.config(), source.tokenizerSpec(),
+                    cfg.data().maxValidExamples());
+            try (MetricsJsonl metrics = new MetricsJsonl(out.resolve("metrics.jsonl"), cfg.mode().key());
+                 RoundDriver driver = new RoundDriver(spark, cfg, shards, listeners(cfg, source, out, metrics, header, log))) {
+                if (state == null) {
+                    writeRunJson(cfg, driver, manifest);
+                } else {
+                    driver.restore(state);
+                }
+                log.printf(Locale.ROOT, "train: %s on %s, %d clients (%d per round), %d rounds x %d local steps%s -> %s%n",
+                        cfg.mode().key(), cfg.model(), manifest.clients.size(), perRound, driver.rounds(),
+                        cfg.train().localSteps(), state == null ? "" : ", resuming after round " + state.completedRounds(),
+                        out.toAbsolutePath());
+                driver.run();
+            } finally {
+                shards.release();
             }
-            log.printf(Locale.ROOT, "train: %s on %s, %d clients (%d per round), %d rounds x %d local steps%s -> %s%n",
-                    cfg.mode().key(), cfg.model(), manifest.clients.size(), perRound, driver.rounds(),
-                    cfg.train().localSteps(), state == null ? "" : ", resuming after round " + state.completedRounds(),
-                    out.toAbsolutePath());
-            driver.run();
-        } finally {
-            shards.release();
         }
         log.println("wrote " + out.resolve("metrics.jsonl"));
         return 0;

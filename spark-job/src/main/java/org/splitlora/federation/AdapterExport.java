@@ -2,14 +2,12 @@ package org.splitlora.federation;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Locale;
-import java.util.UUID;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.peft.PeftAdapter;
+import org.splitlora.util.Directories;
 
 /**
  * Exports the whole model's adapters in HF PEFT format after every round: {@code
@@ -37,15 +35,10 @@ public final class AdapterExport implements RoundListener {
     }
 
     private void writeSwapped(Path target, RoundResult r) {
-        Path tmp = target.resolveSibling("." + target.getFileName() + "-" + UUID.randomUUID());
+        Path tmp = Directories.stagingFor(target);
         PeftAdapter.write(tmp, config, spec, r.adapters(), baseModel);
         try {
-            Path old = target.resolveSibling("." + target.getFileName() + "-old-" + UUID.randomUUID());
-            if (Files.exists(target)) {
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            Checkpoint.deleteTree(old);
+            Directories.replace(tmp, target);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot export adapter to " + target + ": " + e.getMessage(), e);
         }

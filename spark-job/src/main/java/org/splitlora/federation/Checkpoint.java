@@ -9,18 +9,16 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.UUID;
-import java.util.stream.Stream;
 import org.splitlora.model.weights.SafetensorsFile;
 import org.splitlora.model.weights.SafetensorsWriter;
 import org.splitlora.model.weights.TensorDType;
 import org.splitlora.split.ServerSegment;
 import org.splitlora.train.AdamW;
+import org.splitlora.util.Directories;
 
 /**
  * A run's {@code checkpoint/} directory: {@code state.json} (rounds done, seed, data hash, the
@@ -40,8 +38,8 @@ public final class Checkpoint {
     public record Header(long seed, String dataContentHash, String configJson) {}
 
     public static void write(Path runDir, RunState s, Header h) {
-        Path tmp = runDir.resolve("." + DIR + "-" + UUID.randomUUID());
         Path target = runDir.resolve(DIR);
+        Path tmp = Directories.stagingFor(target);
         try {
             Files.createDirectories(tmp);
             Map<String, SafetensorsWriter.Tensor> t = new TreeMap<>();
@@ -74,12 +72,7 @@ public final class Checkpoint {
             }
             SafetensorsWriter.write(tmp.resolve("tensors.safetensors"), t, TensorDType.F32, Map.of("format", "splitlora-checkpoint"));
             Files.writeString(tmp.resolve("state.json"), GSON.toJson(state), StandardCharsets.UTF_8);
-            Path old = runDir.resolve("." + DIR + "-old-" + UUID.randomUUID());
-            if (Files.exists(target)) {
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            deleteTree(old);
+            Directories.replace(tmp, target);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint in " + runDir + ": " + e.getMessage(), e);
         }
@@ -163,18 +156,5 @@ public final class Checkpoint {
         Map<String, float[]> m = take(st, prefix + "m.");
         Map<String, float[]> v = take(st, prefix + "v.");
         return new AdamW.State(step, new ArrayList<>(m.values()), new ArrayList<>(v.values()));
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        List<Path> paths;
-        try (Stream<Path> s = Files.walk(dir)) {
-            paths = new ArrayList<>(s.toList());
-        }
-        for (int i = paths.size() - 1; i >= 0; i--) {
-            Files.delete(paths.get(i));
-        }
     }
 }

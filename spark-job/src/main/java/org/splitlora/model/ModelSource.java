@@ -11,11 +11,13 @@ import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.config.ModelFamily;
 import org.splitlora.model.weights.HfCheckpoint;
 import org.splitlora.model.weights.ModelLoadException;
+import org.splitlora.model.weights.RemoteModels;
 import org.splitlora.model.weights.WeightSource;
 
 /**
  * Where a model comes from: {@code builtin:tiny-gpt2} or an HF model directory (config.json,
- * safetensors, tokenizer.json). Opens the weights and tokenizer on demand.
+ * safetensors, tokenizer.json), a local path or any Hadoop filesystem URI (copied once per JVM,
+ * see {@link RemoteModels}). Opens the weights and tokenizer on demand.
  */
 public final class ModelSource {
 
@@ -36,7 +38,7 @@ public final class ModelSource {
             }
             return new ModelSource(spec, null, BuiltinModels.tinyGpt2Config());
         }
-        Path dir = Path.of(spec);
+        Path dir = RemoteModels.isUri(spec) ? RemoteModels.localCopy(spec) : Path.of(spec);
         if (!Files.isDirectory(dir)) {
             throw new ModelLoadException(spec + ": model directory not found");
         }

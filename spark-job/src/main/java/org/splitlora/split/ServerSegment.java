@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.lora.LoraAdapters;
+import org.splitlora.model.lora.LoraAverage;
 import org.splitlora.model.nn.AttentionInputs;
 import org.splitlora.model.nn.ForwardContext;
 import org.splitlora.model.nn.Torch;
@@ -34,6 +35,9 @@ import org.splitlora.util.Seeds;
  * drives it.
  */
 public final class ServerSegment implements AutoCloseable {
+
+    /** Extra padded tokens (fraction of the clients' own) a cross-client batch may add. */
+    static final double MAX_PADDING_OVERHEAD = 0.10;
 
     private final DecoderModel model;
     private final ServerVersion version;
@@ -96,19 +100,40 @@ public final class ServerSegment implements AutoCloseable {
      * on the server LoRA until {@link #step}.
      */
     public GroupResult forwardBackward(List<StepRequest> group) {
-        if (version == ServerVersion.V2) {
+        if (version == ServerVersion.V2 && worthBatching(group)) {
             return pass(group, lora);
         }
+        // v1 (each client its own adapters), or rows too uneven to pad into one batch: one pass per
+        // client; the gradients still accumulate on the same server adapters
         List<Outcome> outcomes = new ArrayList<>(group.size());
         double forward = 0;
         double backward = 0;
         for (StepRequest r : group) {
-            GroupResult one = pass(List.of(r), copy(r.clientId()).lora());
+            GroupResult one = pass(List.of(r), version == ServerVersion.V2 ? lora : copy(r.clientId()).lora());
             outcomes.addAll(one.outcomes());
             forward += one.forwardSeconds();
             backward += one.backwardSeconds();
         }
         return new GroupResult(outcomes, forward, backward);
+    }
+
+    /**
+     * One padded batch pays for the padding of every client's rows to the longest; it is worth it
+     * while that adds at most {@link #MAX_PADDING_OVERHEAD} of the clients' own (padded) tokens.
+     */
+    private static boolean worthBatching(List<StepRequest> group) {
+        if (group.size() == 1) {
+            return true;
+        }
+        long own = 0;
+        long rows = 0;
+        int time = 0;
+        for (StepRequest r : group) {
+            own += (long) r.batch() * r.time();
+            rows += r.batch();
+            time = Math.max(time, r.time());
+        }
+        return rows * time <= (1 + MAX_PADDING_OVERHEAD) * own;
     }
 
     private GroupResult pass(List<StepRequest> group, LoraAdapters lora) {
@@ -191,25 +216,13 @@ public final class ServerSegment implements AutoCloseable {
     /** End of a round: in v1 the shared adapters become the weighted mean of the clients' copies. */
     public void endRound(Map<Integer, Double> weights) {
         if (version == ServerVersion.V1) {
-            double total = weights.values().stream().mapToDouble(Double::doubleValue).sum();
-            Map<String, double[]> sum = new TreeMap<>();
-            for (Map.Entry<Integer, Double> w : weights.entrySet()) {
-                for (Map.Entry<String, float[]> e : copy(w.getKey()).lora().toFloats().entrySet()) {
-                    double[] acc = sum.computeIfAbsent(e.getKey(), k -> new double[e.getValue().length]);
-                    for (int i = 0; i < acc.length; i++) {
-                        acc[i] += w.getValue() / total * e.getValue()[i];
-                    }
-                }
-            }
-            Map<String, float[]> mean = new TreeMap<>();
-            sum.forEach((k, v) -> {
-                float[] f = new float[v.length];
-                for (int i = 0; i < f.length; i++) {
-                    f[i] = (float) v[i];
-                }
-                mean.put(k, f);
+            List<Map<String, float[]>> values = new ArrayList<>();
+            List<Double> w = new ArrayList<>();
+            weights.forEach((client, weight) -> {
+                values.add(copy(client).lora().toFloats());
+                w.add(weight);
             });
-            lora.loadFloats(mean);
+            lora.loadFloats(LoraAverage.weighted(values, w));
         }
     }
 

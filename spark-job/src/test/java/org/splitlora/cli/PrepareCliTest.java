@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -86,17 +84,9 @@ class PrepareCliTest {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
         for (Path out : List.of(a, b)) {
-            List<String> cmd = new ArrayList<>();
-            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-                if (arg.startsWith("--add-opens") || arg.startsWith("-D") || arg.startsWith("-XX:MaxDirect")) {
-                    cmd.add(arg);
-                }
-            }
-            cmd.addAll(List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"), SplitLoraCli.class.getName(),
-                    "prepare", "--input", devset(), "--format", "e2e", "--tokenizer", "builtin:tiny-gpt2",
-                    "--clients", "3", "--partition", "length-dirichlet", "--alpha", "0.3", "--seed", "5",
-                    "--master", "local[2]", "--out", out.toString()));
+            List<String> cmd = ChildJvm.command("prepare", "--input", devset(), "--format", "e2e", "--tokenizer",
+                    "builtin:tiny-gpt2", "--clients", "3", "--partition", "length-dirichlet", "--alpha", "0.3", "--seed", "5",
+                    "--master", "local[2]", "--out", out.toString());
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(tmp.resolve(out.getFileName() + ".log").toFile()).start();
             assertTrue(p.waitFor(240, TimeUnit.SECONDS), "prepare did not finish");

@@ -110,7 +110,8 @@ class FederationTest {
 
     @Test
     void aClientTaskThatFailsMidRoundIsRetriedAndCountedOnce() throws IOException {
-        String[] common = {"model=\"" + Fixtures.stories260k() + "\"", "split.cut=2", "train.rounds=3", "train.localSteps=3",
+        // the model by URI: executors read it through the Hadoop FileSystem API
+        String[] common = {"model=\"" + Fixtures.stories260k().toAbsolutePath().normalize().toUri() + "\"", "split.cut=2", "train.rounds=3", "train.localSteps=3",
                 "train.batchSize=4", "train.microBatchSize=2", "optimizer.lr=1e-2", "optimizer.warmupSteps=1"};
         List<JsonObject> clean = train("sfl", threeClients, common);
         List<JsonObject> failed;

@@ -106,6 +106,20 @@ class ModelLoadingTest {
     }
 
     @Test
+    void modelDirectoryByHadoopUriIsCopiedOnceAndLoadsTheSameModel() {
+        String uri = Fixtures.tinyGpt2().toAbsolutePath().normalize().toUri().toString();
+        int[] ids = {50256, 464, 2068, 7586};
+        float[][] expected = ModelTestSupport.logits(ModelSource.of(Fixtures.tinyGpt2().toString()), ids);
+        ModelSource remote = ModelSource.of(uri);
+        assertTrue(remote.directory().toString().contains("splitlora-models"), remote.directory().toString());
+        assertEquals(0, java.util.Arrays.compare(expected[3], ModelTestSupport.logits(remote, ids)[3]));
+        assertEquals(remote.directory(), ModelSource.of(uri).directory(), "one copy per JVM");
+        ModelLoadException missing = org.junit.jupiter.api.Assertions.assertThrows(ModelLoadException.class,
+                () -> ModelSource.of(tmp.resolve("absent").toUri().toString()));
+        assertTrue(missing.getMessage().endsWith("model directory not found"), missing.getMessage());
+    }
+
+    @Test
     void badDirectoriesFailWithMessagesNamingTheProblem() throws IOException {
         Path noConfig = Files.createDirectories(tmp.resolve("no-config"));
         Files.copy(Fixtures.tinyGpt2().resolve("model.safetensors"), noConfig.resolve("model.safetensors"));
