@@ -200,7 +200,9 @@ public final class SplitServer implements AutoCloseable {
     private static final class Stream {
         final StreamObserver<StepReply> replies;
         boolean closed;
+        /** Set when a frame of this stream joins a round: the client and the stage attempt it belongs to. */
         int clientId = -1;
+        int attempt = -1;
 
         Stream(StreamObserver<StepReply> replies) {
             this.replies = replies;
@@ -284,7 +286,9 @@ public final class SplitServer implements AutoCloseable {
     private void gone(Stream stream) {
         stream.complete();
         waiting.values().removeIf(a -> a.stream() == stream);
-        if (round >= 0 && expected.contains(stream.clientId) && !finished.contains(stream.clientId) && brokenAttempt < attempt) {
+        // only a stream that took part in the current attempt can break it (not a refused straggler)
+        if (round >= 0 && stream.attempt == attempt && expected.contains(stream.clientId) && !finished.contains(stream.clientId)
+                && brokenAttempt < attempt) {
             LOG.warn("split server: client {} left round {} before its last step; failing the round's attempt {}",
                     stream.clientId, round, attempt);
             brokenAttempt = attempt;
@@ -294,7 +298,6 @@ public final class SplitServer implements AutoCloseable {
 
     private void arrive(Arrival a) {
         StepRequest r = a.request();
-        a.stream().clientId = r.clientId();
         String problem = admit(r);
         if (problem != null) {
             a.stream().fail(Status.FAILED_PRECONDITION.withDescription(problem));
@@ -319,6 +322,8 @@ public final class SplitServer implements AutoCloseable {
                     + r.step() + " micro-batch " + r.micro() + ", the server is at step " + step + " micro-batch " + micro));
             return;
         }
+        a.stream().clientId = r.clientId();
+        a.stream().attempt = r.attempt();
         if (micro == 0) {
             microCounts.put(r.clientId(), r.microCount());
         }

@@ -106,6 +106,42 @@ class SplitExchangeTest {
     }
 
     @Test
+    void aStragglerOfAFailedAttemptCannotBreakTheRetriedRound() throws Exception {
+        try (NDManager root = NDManager.newBaseManager();
+             SplitServer server = SplitServer.start(segment(root, 2), settings("k"))) {
+            server.beginRound(0, 0, 1, List.of(0, 1));
+            try (SplitClient y = connect(server); SplitClient z = connect(server)) {
+                // attempt 0: both clients are served step 0, and their streams stay open
+                var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> y.exchange(withAttempt(request(root, 2, 0), 0)));
+                assertTrue(Float.isFinite(z.exchange(withAttempt(request(root, 2, 1), 0)).loss()));
+                first.get(30, TimeUnit.SECONDS);
+                try (SplitClient a = connect(server); SplitClient b = connect(server)) {
+                    // Spark retries the stage: client 0 of attempt 1 waits for client 1 ...
+                    var retried = java.util.concurrent.CompletableFuture.supplyAsync(() -> a.exchange(withAttempt(request(root, 2, 0), 1)));
+                    Thread.sleep(500);
+                    // ... while attempt 0's zombie client 1 goes away; that must not fail attempt 1 ...
+                    z.close();
+                    Thread.sleep(500);
+                    // ... which completes when client 1 of attempt 1 arrives
+                    assertTrue(Float.isFinite(b.exchange(withAttempt(request(root, 2, 1), 1)).loss()));
+                    assertTrue(Float.isFinite(retried.get(30, TimeUnit.SECONDS).loss()));
+                }
+            }
+            server.endRound(java.util.Map.of(0, 1.0, 1, 1.0));
+        }
+    }
+
+    private static SplitClient connect(SplitServer server) {
+        return SplitClient.connect("127.0.0.1", server.port(), "k", null, 64 << 20, Duration.ofSeconds(30));
+    }
+
+    private static StepRequest withAttempt(StepRequest r, int attempt) {
+        return new StepRequest(r.runId(), r.clientId(), r.round(), attempt, r.step(), r.micro(), r.microCount(), r.cut(),
+                r.dropoutSeed(), r.dtype(), r.batch(), r.time(), r.hidden(), r.activations(), r.lengths(), r.targetPositions(),
+                r.labels(), r.lossWeight());
+    }
+
+    @Test
     void tlsServerServesClientsThatTrustItsCertificate(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         java.nio.file.Path[] pem = selfSigned(tmp);
         try (NDManager root = NDManager.newBaseManager();
