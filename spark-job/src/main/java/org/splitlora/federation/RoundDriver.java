@@ -21,6 +21,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.splitlora.config.RunMode;
 import org.splitlora.config.TrainConfig;
 import org.splitlora.datasets.TokenizedExample;
@@ -48,6 +50,8 @@ import scala.Tuple2;
  * tells the listeners. The split server and the evaluation model live in the driver.
  */
 public final class RoundDriver implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RoundDriver.class);
 
     private final SparkSession spark;
     private final TrainConfig cfg;
@@ -353,14 +357,22 @@ public final class RoundDriver implements AutoCloseable {
         return out;
     }
 
-    /** A barrier stage needs a slot per client at once; Spark would otherwise wait and retry for minutes. */
+    /**
+     * A barrier stage needs a slot per client at once; Spark would otherwise wait and retry for
+     * minutes. Exact in local mode; on a cluster executors may still be registering, so only warn.
+     */
     private static void checkSlots(SparkSession spark, int perRound) {
         int slots = spark.sparkContext().defaultParallelism();
-        if (slots < perRound) {
-            throw new IllegalArgumentException("a round runs " + perRound + " clients at once but the Spark application has "
-                    + slots + " task slots: lower federation.clientsPerRound or give spark.master more cores (e.g. local["
-                    + perRound + "])");
+        if (slots >= perRound) {
+            return;
         }
+        String problem = "a round runs " + perRound + " clients at once but the Spark application has " + slots
+                + " task slots";
+        if (spark.sparkContext().isLocal()) {
+            throw new IllegalArgumentException(problem + ": lower federation.clientsPerRound or give spark.master more cores"
+                    + " (e.g. local[" + perRound + "])");
+        }
+        LOG.warn("{} so far; the barrier stage waits until there are enough", problem);
     }
 
     /** The device for split.serverDevice; gpu without a visible GPU is an error. */
