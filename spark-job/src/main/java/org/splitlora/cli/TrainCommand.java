@@ -120,9 +120,8 @@ final class TrainCommand implements Callable<Integer> {
         return RoundListener.all(all.toArray(RoundListener[]::new));
     }
 
-    static Manifest manifest(TrainConfig cfg) throws IOException {
-        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(cfg.data().dir());
-        return Manifest.read(dir.getFileSystem(new Configuration()), dir);
+    static Manifest manifest(TrainConfig cfg) {
+        return ClientShards.readManifest(cfg.data().dir(), new Configuration());
     }
 
     /**

@@ -7,6 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.Partitioner;
@@ -53,7 +54,7 @@ public final class ClientShards {
      * @param maxValid validation examples to keep (0 = all), the first by example id
      */
     public static ClientShards open(SparkSession spark, String dir, ModelConfig model, TokenizerSpec tokenizer, int maxValid) {
-        Manifest manifest = readManifest(spark, dir);
+        Manifest manifest = readManifest(dir, spark.sparkContext().hadoopConfiguration());
         if (manifest.tokenizer.vocabSize != model.vocabSize()) {
             throw new IllegalArgumentException("data.dir " + dir + " was tokenized with a vocabulary of "
                     + manifest.tokenizer.vocabSize + ", the model has " + model.vocabSize());
@@ -82,10 +83,11 @@ public final class ClientShards {
         return new ClientShards(manifest, train, partitionOf, examples, valid);
     }
 
-    private static Manifest readManifest(SparkSession spark, String dir) {
+    /** The manifest of the prepared dataset at {@code dir} (any Hadoop path). */
+    public static Manifest readManifest(String dir, Configuration hadoop) {
         Path path = new Path(dir);
         try {
-            FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            FileSystem fs = path.getFileSystem(hadoop);
             return Manifest.read(fs, path);
         } catch (IOException e) {
             throw new UncheckedIOException("data.dir: " + e.getMessage(), e);

@@ -17,8 +17,8 @@ import org.splitlora.split.SplitBatchStep;
 import org.splitlora.split.SplitClient;
 import org.splitlora.train.AdamW;
 import org.splitlora.train.BatchStep;
-import org.splitlora.train.EpochSampler;
 import org.splitlora.train.LocalBatchStep;
+import org.splitlora.train.LocalSteps;
 import scala.Tuple2;
 import scala.collection.Iterator;
 import scala.collection.JavaConverters;
@@ -71,10 +71,7 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
             if (state != null) {
                 opt.restore(state);
             }
-            EpochSampler sampler = new EpochSampler(examples.size(), seed);
-            for (long b = p.batchesDone().getOrDefault(client, 0L); b > 0; b--) {
-                sampler.next(p.batchSize());
-            }
+            LocalSteps steps = new LocalSteps(examples, seed, p.batchSize(), p.batchesDone().getOrDefault(client, 0L));
             SplitClient link = p.mode() == RunMode.FL ? null : SplitClient.connect(p.server().host(), p.server().port(),
                     p.server().secret(), p.server().trustedCertPem(), p.server().maxMessageBytes(), p.server().timeout());
             try {
@@ -82,23 +79,11 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
                         ? new LocalBatchStep(model, lora, p.microBatchSize(), p.labelSmoothing(), seed)
                         : new SplitBatchStep(model, lora, p.microBatchSize(), seed, link, new SplitBatchStep.Route(
                                 p.runId(), client, p.round(), attempt, p.server().dtype(), p.server().privacy()));
-                double lossSum = 0;
-                long tokens = 0;
-                for (int s = 0; s < p.localSteps(); s++) {
-                    FaultInjection.check(p.round(), client, s, attempt);
-                    int global = p.firstStep() + s;
-                    List<TokenizedExample> batch = new ArrayList<>(p.batchSize());
-                    for (int i : sampler.next(p.batchSize())) {
-                        batch.add(examples.get(i));
-                    }
-                    BatchStep.StepLoss r = step.run(batch, global);
-                    opt.step(p.optimizer().lrAt(global, p.totalSteps()));
-                    lossSum += r.loss();
-                    tokens += r.tokens();
-                }
+                BatchStep.StepLoss sum = steps.run(step, opt, p.optimizer(), p.firstStep(), p.localSteps(), p.totalSteps(),
+                        s -> FaultInjection.check(p.round(), client, s, attempt));
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                return new ClientUpdate(client, lora.toFloats(), opt.state(), examples.size(), p.localSteps(), lossSum, tokens,
-                        seconds, step.timings(), link == null ? 0 : link.bytesSent(), link == null ? 0 : link.bytesReceived(), attempt);
+                return new ClientUpdate(client, lora.toFloats(), opt.state(), examples.size(), p.localSteps(), sum.loss(),
+                        sum.tokens(), seconds, step.timings(), link == null ? 0 : link.bytesSent(), link == null ? 0 : link.bytesReceived(), attempt);
             } finally {
                 if (link != null) {
                     link.close();

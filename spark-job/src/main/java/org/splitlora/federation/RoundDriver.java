@@ -37,9 +37,9 @@ import org.splitlora.split.ServerSettings;
 import org.splitlora.split.SplitServer;
 import org.splitlora.train.AdamW;
 import org.splitlora.train.BatchStep;
-import org.splitlora.train.EpochSampler;
 import org.splitlora.train.Evaluator;
 import org.splitlora.train.LocalBatchStep;
+import org.splitlora.train.LocalSteps;
 import org.splitlora.util.Seeds;
 import scala.Tuple2;
 
@@ -293,45 +293,31 @@ public final class RoundDriver implements AutoCloseable {
      * global batch of a federated round (batch size × clients per round).
      */
     private final class CentralState implements AutoCloseable {
-        private final List<TokenizedExample> data;
+        private final int examples;
         private final LoraAdapters lora;
         private final AdamW opt;
-        private final EpochSampler order;
+        private final LocalSteps steps;
         private final long seed = ClientSeeds.of(cfg.seed(), 0);
-        private final int batch = cfg.train().batchSize() * sampler.perRound();
 
         CentralState(List<TokenizedExample> data) {
-            this.data = data;
+            this.examples = data.size();
             this.lora = LoraAdapters.fromFloats(root, config, cfg.lora(), 0, config.numLayers(), clientLora);
             this.opt = new AdamW(lora.parameters(), cfg.optimizer(), lora.manager());
             if (centralOptimizer != null) {
                 opt.restore(centralOptimizer);
             }
-            this.order = new EpochSampler(data.size(), seed);
-            for (long b = (long) startRound * cfg.train().localSteps(); b > 0; b--) {
-                order.next(batch);
-            }
+            this.steps = new LocalSteps(data, seed, cfg.train().batchSize() * sampler.perRound(),
+                    (long) startRound * cfg.train().localSteps());
         }
 
         ClientUpdate round(int round) {
             long t0 = System.nanoTime();
             BatchStep step = new LocalBatchStep(wholeModel, lora, cfg.train().microBatchSize(), cfg.train().labelSmoothing(), seed);
-            double loss = 0;
-            long tokens = 0;
-            for (int s = 0; s < cfg.train().localSteps(); s++) {
-                int global = round * cfg.train().localSteps() + s;
-                List<TokenizedExample> b = new ArrayList<>(batch);
-                for (int i : order.next(batch)) {
-                    b.add(data.get(i));
-                }
-                BatchStep.StepLoss r = step.run(b, global);
-                opt.step(cfg.optimizer().lrAt(global, totalSteps));
-                loss += r.loss();
-                tokens += r.tokens();
-            }
+            BatchStep.StepLoss sum = steps.run(step, opt, cfg.optimizer(), round * cfg.train().localSteps(),
+                    cfg.train().localSteps(), totalSteps, s -> { });
             clientLora = lora.toFloats();
             double seconds = (System.nanoTime() - t0) / 1e9;
-            return new ClientUpdate(0, clientLora, null, data.size(), cfg.train().localSteps(), loss, tokens, seconds,
+            return new ClientUpdate(0, clientLora, null, examples, cfg.train().localSteps(), sum.loss(), sum.tokens(), seconds,
                     step.timings(), 0, 0, 0);
         }
 

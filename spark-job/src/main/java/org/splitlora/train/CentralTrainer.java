@@ -27,17 +27,13 @@ public final class CentralTrainer {
     /** Trains; returns the training loss of every step. */
     public List<Double> fit(List<TokenizedExample> train, List<TokenizedExample> valid, TrainListener listener) {
         int total = options.totalSteps(train.size());
-        EpochSampler sampler = new EpochSampler(train.size(), options.seed());
+        LocalSteps data = new LocalSteps(train, options.seed(), options.batchSize(), 0);
         List<Double> losses = new ArrayList<>(total);
         BatchStep batchStep = new LocalBatchStep(model, lora, options.microBatchSize(), options.labelSmoothing(), options.seed());
         try (AdamW opt = new AdamW(lora.parameters(), options.optimizer(), lora.manager())) {
             for (int step = 0; step < total; step++) {
                 long t0 = System.nanoTime();
-                List<TokenizedExample> batch = new ArrayList<>();
-                for (int i : sampler.next(options.batchSize())) {
-                    batch.add(train.get(i));
-                }
-                BatchStep.StepLoss result = batchStep.run(batch, step);
+                BatchStep.StepLoss result = batchStep.run(data.nextBatch(), step);
                 double lr = options.optimizer().lrAt(step, total);
                 double norm = opt.step(lr);
                 losses.add(result.loss());
