@@ -151,10 +151,12 @@ public record TrainConfig(
         k.check(!(modelConfig.family() == org.splitlora.model.config.ModelFamily.GPT2 && targets.contains(LoraTarget.GATE)),
                 "lora.targets", "GPT-2 has no gate projection");
         int rank = k.atLeast("lora.rank", 1);
+        int cutRank = c.getInt("lora.cutRank");
+        k.check(cutRank >= 0 && cutRank <= rank, "lora.cutRank", "must be in [1, lora.rank (" + rank + ")] or 0 (= lora.rank), got "
+                + cutRank);
         double alpha = k.positive("lora.alpha");
         double dropout = c.getDouble("lora.dropout");
         k.check(dropout >= 0 && dropout < 1, "lora.dropout", "must be in [0, 1), got " + dropout);
-        LoraSpec lora = LoraSpec.of(targets, rank, alpha, dropout);
 
         OptimizerConfig optim = k.parse("optimizer", () -> new OptimizerConfig(c.getDouble("optimizer.lr"),
                 c.getDouble("optimizer.beta1"), c.getDouble("optimizer.beta2"), c.getDouble("optimizer.eps"),
@@ -177,9 +179,12 @@ public record TrainConfig(
                 k.choice("federation.aggregation", Aggregation.class), k.choice("federation.weighting", Weighting.class), k.choice("federation.optimizerState", OptimizerState.class));
 
         int cut = c.getInt("split.cut");
-        k.check(!mode.split() || (cut >= 1 && cut < modelConfig.numLayers()), "split.cut",
+        k.check(!(mode.split() || cutRank > 0) || (cut >= 1 && cut < modelConfig.numLayers()), "split.cut",
                 "must be in [1, " + (modelConfig.numLayers() - 1) + "] for " + model + " (" + modelConfig.numLayers()
                         + " layers), got " + cut);
+        // the same adapters in every mode, so that modes compare on the same model
+        LoraSpec lora = new LoraSpec(targets, rank, alpha, dropout,
+                cutRank > 0 && cutRank != rank ? Map.of(cut - 1, cutRank, cut, cutRank) : Map.of());
         int port = c.getInt("split.port");
         k.check(port >= 0 && port <= 65535, "split.port", "must be in [0, 65535], got " + port);
         long maxBytes = c.getBytes("split.maxMessageSize");

@@ -278,14 +278,21 @@ public final class RoundDriver implements AutoCloseable {
         long tokens = 0;
         long up = 0;
         long down = 0;
+        long loraBytes = 0;
         for (ClientUpdate u : updates) {
             loss += u.meanLoss();
             tokens += u.tokens();
             up += u.bytesUp();
             down += u.bytesDown();
+            if (cfg.mode() != RunMode.CENTRAL) {
+                // the adapters a client gets have the shapes of those it returns
+                for (float[] t : u.lora().values()) {
+                    loraBytes += 4L * t.length;
+                }
+            }
         }
         return new RoundResult(round, rounds, cfg.mode(), clients, loss / updates.size(), val, tokens, trainSeconds, seconds, elapsed,
-                up, down, updates, adapters, state);
+                up, down, loraBytes, loraBytes, updates, adapters, state);
     }
 
     /**

@@ -6,7 +6,8 @@ import org.splitlora.config.RunMode;
 
 /**
  * One finished round: who trained, the mean training loss, the validation loss when evaluated
- * (NaN otherwise), training and total seconds, throughput and traffic, each client's update statistics, and the adapters of
+ * (NaN otherwise), training and total seconds, throughput, split traffic (activations and
+ * gradients) and adapter traffic (the adapters broadcast to and returned by the clients), each client's update statistics, and the adapters of
  * the whole model after aggregation (client side and server side merged), and the state to
  * resume from.
  */
@@ -23,6 +24,8 @@ public record RoundResult(
         double elapsedSeconds,
         long bytesUp,
         long bytesDown,
+        long loraBytesUp,
+        long loraBytesDown,
         List<ClientUpdate> updates,
         Map<String, float[]> adapters,
         RunState state) {

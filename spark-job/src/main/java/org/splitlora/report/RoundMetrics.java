@@ -34,6 +34,8 @@ public final class RoundMetrics implements RoundListener {
         o.put("tokens_per_s", r.tokensPerSecond());
         o.put("bytes_up", r.bytesUp());
         o.put("bytes_down", r.bytesDown());
+        o.put("lora_bytes_up", r.loraBytesUp());
+        o.put("lora_bytes_down", r.loraBytesDown());
         List<Map<String, Object>> clients = new ArrayList<>();
         for (ClientUpdate u : r.updates()) {
             Map<String, Object> c = new LinkedHashMap<>();

@@ -5,7 +5,7 @@ import java.util.Locale;
 import org.splitlora.federation.RoundListener;
 import org.splitlora.federation.RoundResult;
 
-/** One progress line per round: round, losses, clients, tokens/s, MB exchanged, ETA. */
+/** One progress line per round: round, losses, clients, tokens/s, MB exchanged (activations and adapters), ETA. */
 public final class RoundProgress implements RoundListener {
 
     private final PrintStream out;
@@ -20,6 +20,7 @@ public final class RoundProgress implements RoundListener {
         long eta = Math.round(r.elapsedSeconds() / done * (r.rounds() - done));
         out.printf(Locale.ROOT, "round %d/%d  loss %.4f%s  clients %d  %.0f tok/s  %.2f MB sent  ETA %d:%02d%n",
                 done, r.rounds(), r.trainLoss(), r.evaluated() ? String.format(Locale.ROOT, "  val %.4f", r.valLoss()) : "",
-                r.clients().size(), r.tokensPerSecond(), (r.bytesUp() + r.bytesDown()) / 1e6, eta / 60, eta % 60);
+                r.clients().size(), r.tokensPerSecond(),
+                (r.bytesUp() + r.bytesDown() + r.loraBytesUp() + r.loraBytesDown()) / 1e6, eta / 60, eta % 60);
     }
 }

@@ -30,6 +30,10 @@ class TrainConfigTest {
         assertEquals(2e-4, c.optimizer().learningRate(), 0);
         assertEquals(java.time.Duration.ofSeconds(300), c.split().stepTimeout());
         assertTrue(c.toJson().contains("\"wireDtype\" : \"bf16\""), c.toJson());
+        // the reduced rank sits on both sides of the cut
+        TrainConfig reduced = TrainConfig.load(f, List.of("lora.cutRank=2", "split.cut=2"));
+        assertEquals(List.of(4, 2, 2, 4), List.of(reduced.lora().rank(0), reduced.lora().rank(1), reduced.lora().rank(2),
+                reduced.lora().rank(3)));
     }
 
     @Test
@@ -40,6 +44,7 @@ class TrainConfigTest {
         assertError(f, List.of("split.cut=4"), "split.cut must be in [1, 3]");
         assertError(f, List.of("split.cut=0"), "split.cut");
         assertError(f, List.of("lora.rank=0"), "lora.rank must be >= 1, got 0");
+        assertError(f, List.of("lora.cutRank=5"), "lora.cutRank must be in [1, lora.rank (4)] or 0 (= lora.rank), got 5");
         assertError(f, List.of("lora.targets=[q,gate]"), "lora.targets GPT-2 has no gate projection");
         assertError(f, List.of("lora.targets=[q,x]"), "unknown LoRA target 'x'");
         assertError(f, List.of("train.microBatchSize=16"), "train.microBatchSize must be <= train.batchSize (8)");

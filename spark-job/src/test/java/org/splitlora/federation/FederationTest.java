@@ -76,6 +76,21 @@ class FederationTest {
     }
 
     @Test
+    void aReducedRankAtTheCutShrinksTheAdapterPayload() throws IOException {
+        String[] common = {"model=\"" + Fixtures.stories260k() + "\"", "split.cut=2", "train.rounds=1", "train.localSteps=1",
+                "train.batchSize=4", "train.microBatchSize=4", "lora.rank=8", "lora.targets=[q,v]"};
+        List<String> reduced = new ArrayList<>(List.of(common));
+        reduced.add("lora.cutRank=2");
+        JsonObject full = train("sfl", oneClient, common).get(0);
+        JsonObject cut = train("sfl", oneClient, reduced.toArray(String[]::new)).get(0);
+        // client blocks 0 and 1 of stories260k (d=64, kv width 32): q is r·(64+64), v is r·(64+32) floats per block
+        assertEquals(4L * (224 * 8 + 224 * 8), full.get("lora_bytes_up").getAsLong());
+        assertEquals(4L * (224 * 8 + 224 * 2), cut.get("lora_bytes_up").getAsLong());
+        assertEquals(full.get("lora_bytes_up"), full.get("lora_bytes_down"));
+        assertEquals(full.get("bytes_up"), cut.get("bytes_up"), "the activations do not depend on the rank");
+    }
+
+    @Test
     void fedAvgOfIdenticalClientsEqualsOneClient() throws IOException {
         Path triplicate = tmp.resolve("identical-3");
         copyTree(oneClient, triplicate);
