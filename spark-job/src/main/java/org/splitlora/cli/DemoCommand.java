@@ -16,12 +16,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.splitlora.config.TrainConfig;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.datasets.format.PromptCompletionFormat;
-import org.splitlora.datasets.parquet.ShardSchema;
 import org.splitlora.datasets.partition.PartitionMethod;
 import org.splitlora.datasets.partition.PartitionSpec;
 import org.splitlora.datasets.prepare.DatasetPreparer;
@@ -30,6 +28,7 @@ import org.splitlora.datasets.source.SourceFormat;
 import org.splitlora.datasets.source.SourceOptions;
 import org.splitlora.datasets.synthetic.SyntheticE2E;
 import org.splitlora.datasets.tokenize.TextTokenizer;
+import org.splitlora.federation.ClientShards;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
@@ -93,10 +92,7 @@ final class DemoCommand implements Callable<Integer> {
             DatasetPreparer.Result data = new DatasetPreparer(spark).run(prep, source.tokenizerSpec());
             log.printf(Locale.ROOT, "demo: %d synthetic E2E examples -> %d clients (length-Dirichlet, alpha 1) + %d validation, %s%n",
                     pairs.size(), clients, data.manifest().splits.get("valid").examples, prepared);
-            List<TokenizedExample> valid = new ArrayList<>();
-            for (Row r : spark.read().parquet(prepared.resolve("valid").toString()).orderBy(ShardSchema.EXAMPLE_ID).collectAsList()) {
-                valid.add(ShardSchema.example(r));
-            }
+            List<TokenizedExample> valid = ClientShards.readValid(spark, prepared.toString(), 0);
             String probeMr = pairs.get(pairs.size() - 1).mr();
             Map<String, Object> summary = new LinkedHashMap<>();
             try (NDManager root = NDManager.newBaseManager();

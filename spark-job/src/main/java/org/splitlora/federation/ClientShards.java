@@ -73,14 +73,19 @@ public final class ClientShards {
                 .mapToPair(r -> new Tuple2<>(r.<Integer>getAs(ShardSchema.CLIENT_ID), ShardSchema.example(r)))
                 .partitionBy(new ByClient(partitionOf))
                 .persist(StorageLevel.MEMORY_AND_DISK());
-        List<TokenizedExample> valid = new ArrayList<>();
-        if (manifest.splits != null && manifest.splits.containsKey("valid")) {
-            JavaRDD<Row> rows = spark.read().parquet(new Path(dir, "valid").toString()).orderBy(ShardSchema.EXAMPLE_ID).javaRDD();
-            for (Row r : maxValid > 0 ? rows.take(maxValid) : rows.collect()) {
-                valid.add(ShardSchema.example(r));
-            }
-        }
+        List<TokenizedExample> valid = manifest.splits != null && manifest.splits.containsKey("valid")
+                ? readValid(spark, dir, maxValid) : List.of();
         return new ClientShards(manifest, train, partitionOf, examples, valid);
+    }
+
+    /** The validation split of a prepared dataset, by example id; the first {@code max} (0 = all). */
+    public static List<TokenizedExample> readValid(SparkSession spark, String dir, int max) {
+        JavaRDD<Row> rows = spark.read().parquet(new Path(dir, "valid").toString()).orderBy(ShardSchema.EXAMPLE_ID).javaRDD();
+        List<TokenizedExample> valid = new ArrayList<>();
+        for (Row r : max > 0 ? rows.take(max) : rows.collect()) {
+            valid.add(ShardSchema.example(r));
+        }
+        return valid;
     }
 
     /** The manifest of the prepared dataset at {@code dir} (any Hadoop path). */

@@ -12,7 +12,6 @@ import org.splitlora.config.TrainConfig;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraSpec;
-import org.splitlora.model.lora.LoraTarget;
 
 /**
  * FedAvg of the updates themselves: per adapted projection, ΔW = Σ w_i · B_i·A_i (the LoRA
@@ -44,9 +43,8 @@ public final class FedAvgSvd {
                 continue;
             }
             String base = key.substring(0, key.length() - ".lora_A".length());
-            String[] parts = base.split("\\.");
-            int r = spec.rank(Integer.parseInt(parts[1]));
-            int[] io = LoraAdapters.dims(config, LoraTarget.parse(parts[2]));
+            int r = spec.rank(LoraAdapters.layerOf(base));
+            int[] io = LoraAdapters.dims(config, LoraAdapters.targetOf(base));
             int in = io[0];
             int outDim = io[1];
             List<double[][]> bs = new ArrayList<>();

@@ -164,11 +164,12 @@ public final class RoundDriver implements AutoCloseable {
                     case SL -> sequentialRound(round, clients);
                 };
                 double trainSeconds = (System.nanoTime() - t0) / 1e9;
-                adapters = wholeAdapters();
+                ServerSegment.Snapshot serverState = server == null ? null : server.snapshot();
+                adapters = wholeAdapters(serverState);
                 boolean evalDue = round + 1 == rounds || (cfg.train().evalEvery() > 0 && (round + 1) % cfg.train().evalEvery() == 0);
                 double val = evalDue && !shards.valid().isEmpty() ? evaluate(adapters) : Double.NaN;
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                RunState state = new RunState(round + 1, Map.copyOf(clientLora), server == null ? null : server.snapshot(),
+                RunState state = new RunState(round + 1, Map.copyOf(clientLora), serverState,
                         Map.copyOf(optimizerStates), Map.copyOf(batchesDone), central == null ? null : central.optimizerState());
                 listener.onRound(result(round, clients, updates, val, trainSeconds, seconds, (System.nanoTime() - start) / 1e9,
                         adapters, state));
@@ -258,10 +259,10 @@ public final class RoundDriver implements AutoCloseable {
     }
 
     /** Client-side adapters and, in split modes, the server's: the whole model's. */
-    private Map<String, float[]> wholeAdapters() {
+    private Map<String, float[]> wholeAdapters(ServerSegment.Snapshot serverState) {
         Map<String, float[]> all = new TreeMap<>(clientLora);
-        if (server != null) {
-            all.putAll(server.snapshot().lora());
+        if (serverState != null) {
+            all.putAll(serverState.lora());
         }
         return all;
     }
@@ -342,7 +343,7 @@ public final class RoundDriver implements AutoCloseable {
     static Map<String, float[]> layerRange(Map<String, float[]> all, int from, int to) {
         Map<String, float[]> out = new TreeMap<>();
         for (Map.Entry<String, float[]> e : all.entrySet()) {
-            int layer = Integer.parseInt(e.getKey().split("\\.")[1]);
+            int layer = LoraAdapters.layerOf(e.getKey());
             if (layer >= from && layer < to) {
                 out.put(e.getKey(), e.getValue());
             }

@@ -128,6 +128,16 @@ public final class LoraAdapters implements AutoCloseable {
         return "layers." + layer + "." + target.key();
     }
 
+    /** The layer of a {@link #key} or of a tensor name under it ({@code layers.L.target.lora_A}). */
+    public static int layerOf(String name) {
+        return Integer.parseInt(name.split("\\.")[1]);
+    }
+
+    /** The target of a {@link #key} or of a tensor name under it. */
+    public static LoraTarget targetOf(String name) {
+        return LoraTarget.parse(name.split("\\.")[2]);
+    }
+
     public LoraLayer get(int layer, LoraTarget target) {
         return layers.get(key(layer, target));
     }
