@@ -112,9 +112,9 @@ final class TrainCommand implements Callable<Integer> {
     private static RoundListener listeners(TrainConfig cfg, ModelSource source, Path out, MetricsJsonl metrics,
                                            Checkpoint.Header header, PrintStream log) {
         List<RoundListener> all = new ArrayList<>(List.of(new RoundMetrics(metrics), new RoundProgress(log),
-                new AdapterExport(out, source.config(), cfg.lora(), cfg.model())));
+                new AdapterExport(out, source.config(), cfg.model())));
         if (cfg.exportMergedModel()) {
-            all.add(new MergedModelExport(out, source, cfg.lora()));
+            all.add(new MergedModelExport(out, source));
         }
         all.add(new CheckpointWriter(out, header));
         return RoundListener.all(all.toArray(RoundListener[]::new));

@@ -11,7 +11,12 @@ public enum RunMode {
     /** Vanilla split learning: clients take turns against one server; client LoRA relayed. */
     SL,
     /** SplitLoRA: clients in parallel against one server; FedAvg of client adapters. */
-    SFL;
+    SFL,
+    /**
+     * SplitFT: SFL where every client has its own cut layer, moved each round by
+     * {@code splitft.policy}; adapters are aggregated per block over all of its holders.
+     */
+    SPLITFT;
 
     public static RunMode parse(String text) {
         return EnumOption.parse(RunMode.class, text, "mode");
@@ -22,6 +27,6 @@ public enum RunMode {
     }
 
     public boolean split() {
-        return this == SL || this == SFL;
+        return this == SL || this == SFL || this == SPLITFT;
     }
 }

@@ -39,6 +39,8 @@ public record TrainConfig(
         Train train,
         Federation federation,
         Split split,
+        SplitFt splitft,
+        List<Double> clientSpeeds,
         ActivationPrivacy privacy,
         boolean exportMergedModel,
         String sparkMaster,
@@ -68,6 +70,15 @@ public record TrainConfig(
             return tlsCertChain != null;
         }
     }
+
+    /** How splitft mode moves each client's cut after a round (see org.splitlora.splitft). */
+    public enum CutPolicyKind { FIXED, SPLITFT, EQUALIZE }
+
+    /**
+     * Per-client cut layers: every cut stays in [minCut, maxCut] and moves by at most gamma blocks
+     * a round; {@code cutRank} is lora.cutRank (0 = no reduction).
+     */
+    public record SplitFt(CutPolicyKind policy, int minCut, int maxCut, int gamma, int cutRank) {}
 
     private static final Config DEFAULTS = ConfigFactory.parseResources(TrainConfig.class, "defaults.conf",
             ConfigParseOptions.defaults().setAllowMissing(false));
@@ -183,8 +194,7 @@ public record TrainConfig(
                 "must be in [1, " + (modelConfig.numLayers() - 1) + "] for " + model + " (" + modelConfig.numLayers()
                         + " layers), got " + cut);
         // the same adapters in every mode, so that modes compare on the same model
-        LoraSpec lora = new LoraSpec(targets, rank, alpha, dropout,
-                cutRank > 0 && cutRank != rank ? Map.of(cut - 1, cutRank, cut, cutRank) : Map.of());
+        LoraSpec lora = LoraSpec.of(targets, rank, alpha, dropout).atCut(cut, cutRank);
         int port = c.getInt("split.port");
         k.check(port >= 0 && port <= 65535, "split.port", "must be in [0, 65535], got " + port);
         long maxBytes = c.getBytes("split.maxMessageSize");
@@ -195,18 +205,54 @@ public record TrainConfig(
         String key = c.getString("split.tls.privateKey");
         k.check(cert.isBlank() == key.isBlank(), "split.tls", "set both certChain and privateKey, or neither");
         ServerVersion version = k.parse("split.serverVersion", () -> ServerVersion.parse(c.getString("split.serverVersion")));
-        k.check(version == ServerVersion.V2 || mode == RunMode.SFL, "split.serverVersion",
-                "v1 (a server copy per client) applies to mode sfl only");
+        k.check(version == ServerVersion.V2 || mode == RunMode.SFL || mode == RunMode.SPLITFT, "split.serverVersion",
+                "v1 (a server copy per client) applies to modes sfl and splitft only");
         Split split = new Split(cut, version, k.choice("split.serverDevice", ServerDevice.class), k.parse("split.wireDtype", () -> WireDtype.parse(c.getString("split.wireDtype"))),
                 c.getString("split.bind"), port, c.getString("split.advertiseHost"), timeout, (int) maxBytes,
                 cert.isBlank() ? null : k.file("split.tls.certChain", cert), key.isBlank() ? null : k.file("split.tls.privateKey", key));
+
+        CutPolicyKind policy = k.choice("splitft.policy", CutPolicyKind.class);
+        int gamma = c.getInt("splitft.gamma");
+        k.check(gamma >= 1, "splitft.gamma", "must be >= 1 (blocks a cut moves per round), got " + gamma);
+        int minCut = cut;
+        int maxCut = cut;
+        if (mode == RunMode.SPLITFT) {
+            int layers = modelConfig.numLayers();
+            minCut = c.getInt("splitft.minCut");
+            k.check(minCut >= 1 && minCut < layers, "splitft.minCut", "must be in [1, " + (layers - 1) + "] for " + model + " ("
+                    + layers + " layers), got " + minCut);
+            maxCut = c.getInt("splitft.maxCut") == 0 ? layers - 1 : c.getInt("splitft.maxCut");
+            k.check(maxCut >= minCut && maxCut < layers, "splitft.maxCut", "must be in [splitft.minCut (" + minCut + "), "
+                    + (layers - 1) + "] or 0 (= " + (layers - 1) + "), got " + c.getInt("splitft.maxCut"));
+            k.check(cut >= minCut && cut <= maxCut, "split.cut", "(every client's first cut) must be in [splitft.minCut, "
+                    + "splitft.maxCut] = [" + minCut + ", " + maxCut + "], got " + cut);
+        } else {
+            k.check(policy == CutPolicyKind.FIXED, "splitft.policy", "moves per-client cuts in mode splitft only (mode is "
+                    + mode.key() + ")");
+        }
+        SplitFt splitft = new SplitFt(policy, minCut, maxCut, gamma, cutRank);
+        List<Double> speeds = List.copyOf(c.getDoubleList("clients.speed"));
+        for (int i = 0; i < speeds.size(); i++) {
+            double v = speeds.get(i);
+            k.check(v > 0 && v <= 1, "clients.speed", "[" + i + "] must be in (0, 1] (1 = full speed, 0.25 = 4x slower), got " + v);
+        }
 
         ActivationPrivacy privacy = c.getBoolean("privacy.activationNoise.enabled")
                 ? k.parse("privacy.activationNoise", () -> new ActivationPrivacy(c.getDouble("privacy.activationNoise.clipNorm"),
                         c.getDouble("privacy.activationNoise.noiseMultiplier")))
                 : null;
         return new TrainConfig(mode, c.getLong("seed"), Path.of(c.getString("out")), model, data, lora, optim, train, fed,
-                split, privacy, c.getBoolean("export.mergedModel"), c.getString("spark.master"), c);
+                split, splitft, speeds, privacy, c.getBoolean("export.mergedModel"), c.getString("spark.master"), c);
+    }
+
+    /** The adapters' ranks for a client or server copy split at {@code cut} (lora.cutRank on both sides of it). */
+    public LoraSpec loraAtCut(int cut) {
+        return lora.atCut(cut, splitft.cutRank());
+    }
+
+    /** The simulated compute speed of a client (clients.speed; 1 when not listed). */
+    public double clientSpeed(int clientId) {
+        return clientId < clientSpeeds.size() ? clientSpeeds.get(clientId) : 1.0;
     }
 
     /** The resolved configuration as JSON (what run.json records). */

@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.splitlora.model.config.ModelConfig;
-import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.peft.PeftAdapter;
 import org.splitlora.util.Directories;
 
@@ -17,13 +16,11 @@ public final class AdapterExport implements RoundListener {
 
     private final Path runDir;
     private final ModelConfig config;
-    private final LoraSpec spec;
     private final String baseModel;
 
-    public AdapterExport(Path runDir, ModelConfig config, LoraSpec spec, String baseModel) {
+    public AdapterExport(Path runDir, ModelConfig config, String baseModel) {
         this.runDir = runDir;
         this.config = config;
-        this.spec = spec;
         this.baseModel = baseModel;
     }
 
@@ -36,7 +33,7 @@ public final class AdapterExport implements RoundListener {
 
     private void writeSwapped(Path target, RoundResult r) {
         Path tmp = Directories.stagingFor(target);
-        PeftAdapter.write(tmp, config, spec, r.adapters(), baseModel);
+        PeftAdapter.write(tmp, config, r.adapterSpec(), r.adapters(), baseModel);
         try {
             Directories.replace(tmp, target);
         } catch (IOException e) {

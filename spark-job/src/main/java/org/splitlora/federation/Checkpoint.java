@@ -2,6 +2,7 @@ package org.splitlora.federation;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
@@ -12,7 +13,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.splitlora.model.weights.SafetensorsFile;
 import org.splitlora.model.weights.SafetensorsWriter;
 import org.splitlora.model.weights.TensorDType;
@@ -22,14 +25,15 @@ import org.splitlora.util.Directories;
 
 /**
  * A run's {@code checkpoint/} directory: {@code state.json} (rounds done, seed, data hash, the
- * resolved config, counters) and {@code tensors.safetensors} (adapters and optimizer moments, fp32).
+ * resolved config, counters, client cuts) and {@code tensors.safetensors} (adapters and optimizer
+ * moments, fp32).
  * Written to a temporary sibling and swapped in, so a kill leaves the previous checkpoint or the
  * new one, never a mix.
  */
 public final class Checkpoint {
 
     public static final String DIR = "checkpoint";
-    private static final int FORMAT_VERSION = 1;
+    private static final int FORMAT_VERSION = 2;
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
     private Checkpoint() {}
@@ -43,7 +47,7 @@ public final class Checkpoint {
         try {
             Files.createDirectories(tmp);
             Map<String, SafetensorsWriter.Tensor> t = new TreeMap<>();
-            put(t, "client_lora.", s.clientLora());
+            put(t, "global.", s.global());
             JsonObject state = new JsonObject();
             state.addProperty("format_version", FORMAT_VERSION);
             state.addProperty("completed_rounds", s.completedRounds());
@@ -51,16 +55,20 @@ public final class Checkpoint {
             state.addProperty("data_content_hash", h.dataContentHash());
             state.add("config", JsonParser.parseString(h.configJson()));
             state.add("batches_done", GSON.toJsonTree(s.batchesDone()));
+            state.add("cuts", GSON.toJsonTree(s.cuts()));
             if (s.server() != null) {
-                put(t, "server_lora.", s.server().lora());
-                if (s.server().optimizer() != null) {
-                    state.addProperty("server_optimizer_step", moments(t, "server_opt.", s.server().optimizer()));
+                JsonObject copies = new JsonObject();
+                for (Map.Entry<Integer, ServerSegment.CopyState> e : s.server().copies().entrySet()) {
+                    String prefix = "server." + e.getKey() + ".";
+                    ServerSegment.CopyState c = e.getValue();
+                    put(t, prefix + "lora.", c.lora());
+                    JsonObject copy = new JsonObject();
+                    copy.addProperty("cut", c.cut());
+                    copy.add("clients", GSON.toJsonTree(new TreeSet<>(c.clients())));
+                    copy.addProperty("optimizer_step", moments(t, prefix + "opt.", c.optimizer()));
+                    copies.add(String.valueOf(e.getKey()), copy);
                 }
-                Map<String, Integer> copySteps = new TreeMap<>();
-                for (Map.Entry<Integer, AdamW.State> e : s.server().clientOptimizers().entrySet()) {
-                    copySteps.put(String.valueOf(e.getKey()), moments(t, "server_client_opt." + e.getKey() + ".", e.getValue()));
-                }
-                state.add("server_client_optimizer_steps", GSON.toJsonTree(copySteps));
+                state.add("server_copies", copies);
             }
             Map<String, Integer> clientSteps = new TreeMap<>();
             for (Map.Entry<Integer, AdamW.State> e : s.clientOptimizers().entrySet()) {
@@ -102,29 +110,35 @@ public final class Checkpoint {
                     + state.get("data_content_hash").getAsString() + ", now " + expected.dataContentHash() + ")");
         }
         try (SafetensorsFile st = SafetensorsFile.open(dir.resolve("tensors.safetensors"))) {
-            Map<String, float[]> clientLora = take(st, "client_lora.");
+            Map<String, float[]> global = take(st, "global.");
             ServerSegment.Snapshot server = null;
-            if (state.has("server_client_optimizer_steps")) {
-                Map<Integer, AdamW.State> copies = new TreeMap<>();
-                for (Map.Entry<String, com.google.gson.JsonElement> e : state.getAsJsonObject("server_client_optimizer_steps").entrySet()) {
-                    copies.put(Integer.parseInt(e.getKey()),
-                            moments(st, "server_client_opt." + e.getKey() + ".", e.getValue().getAsInt()));
+            if (state.has("server_copies")) {
+                Map<Integer, ServerSegment.CopyState> copies = new TreeMap<>();
+                for (Map.Entry<String, JsonElement> e : state.getAsJsonObject("server_copies").entrySet()) {
+                    JsonObject c = e.getValue().getAsJsonObject();
+                    String prefix = "server." + e.getKey() + ".";
+                    Set<Integer> served = new TreeSet<>();
+                    c.getAsJsonArray("clients").forEach(x -> served.add(x.getAsInt()));
+                    copies.put(Integer.parseInt(e.getKey()), new ServerSegment.CopyState(c.get("cut").getAsInt(), served,
+                            take(st, prefix + "lora."), moments(st, prefix + "opt.", c.get("optimizer_step").getAsInt())));
                 }
-                AdamW.State shared = state.has("server_optimizer_step")
-                        ? moments(st, "server_opt.", state.get("server_optimizer_step").getAsInt()) : null;
-                server = new ServerSegment.Snapshot(take(st, "server_lora."), shared, copies);
+                server = new ServerSegment.Snapshot(copies);
             }
             Map<Integer, AdamW.State> clients = new TreeMap<>();
-            for (Map.Entry<String, com.google.gson.JsonElement> e : state.getAsJsonObject("client_optimizer_steps").entrySet()) {
+            for (Map.Entry<String, JsonElement> e : state.getAsJsonObject("client_optimizer_steps").entrySet()) {
                 clients.put(Integer.parseInt(e.getKey()), moments(st, "client_opt." + e.getKey() + ".", e.getValue().getAsInt()));
             }
             Map<Integer, Long> batches = new TreeMap<>();
-            for (Map.Entry<String, com.google.gson.JsonElement> e : state.getAsJsonObject("batches_done").entrySet()) {
+            for (Map.Entry<String, JsonElement> e : state.getAsJsonObject("batches_done").entrySet()) {
                 batches.put(Integer.parseInt(e.getKey()), e.getValue().getAsLong());
+            }
+            Map<Integer, Integer> cuts = new TreeMap<>();
+            for (Map.Entry<String, JsonElement> e : state.getAsJsonObject("cuts").entrySet()) {
+                cuts.put(Integer.parseInt(e.getKey()), e.getValue().getAsInt());
             }
             AdamW.State central = state.has("central_optimizer_step")
                     ? moments(st, "central_opt.", state.get("central_optimizer_step").getAsInt()) : null;
-            return new RunState(state.get("completed_rounds").getAsInt(), clientLora, server, clients, batches, central);
+            return new RunState(state.get("completed_rounds").getAsInt(), global, server, clients, batches, central, cuts);
         }
     }
 

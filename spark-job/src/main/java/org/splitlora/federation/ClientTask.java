@@ -19,6 +19,7 @@ import org.splitlora.train.AdamW;
 import org.splitlora.train.BatchStep;
 import org.splitlora.train.LocalBatchStep;
 import org.splitlora.train.LocalSteps;
+import org.splitlora.train.SimulatedSpeed;
 import scala.Tuple2;
 import scala.collection.Iterator;
 import scala.collection.JavaConverters;
@@ -61,11 +62,13 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
 
     static ClientUpdate train(RoundPlan p, int client, List<TokenizedExample> examples, int attempt) {
         long t0 = System.nanoTime();
-        DecoderModel model = SegmentCache.get(p.model(), p.layers());
+        int layers = p.layers().get(client);
+        RoundPlan.SegmentStart start = p.starts().get(layers);
+        DecoderModel model = SegmentCache.get(p.model(), layers);
         var config = ModelSource.of(p.model()).config();
         long seed = ClientSeeds.of(p.seed(), client);
         try (NDManager m = NDManager.newBaseManager();
-             LoraAdapters lora = LoraAdapters.fromFloats(m, config, p.lora(), 0, p.layers(), p.startLora());
+             LoraAdapters lora = LoraAdapters.fromFloats(m, config, start.spec(), 0, layers, start.lora());
              AdamW opt = new AdamW(lora.parameters(), p.optimizer(), lora.manager())) {
             AdamW.State state = p.optimizerStates().get(client);
             if (state != null) {
@@ -78,11 +81,12 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
                 BatchStep step = link == null
                         ? new LocalBatchStep(model, lora, p.microBatchSize(), p.labelSmoothing(), seed)
                         : new SplitBatchStep(model, lora, p.microBatchSize(), seed, link, new SplitBatchStep.Route(
-                                p.runId(), client, p.round(), attempt, p.server().dtype(), p.server().privacy()));
+                                p.runId(), client, p.round(), attempt, p.server().dtype(), p.server().privacy()),
+                                p.speeds().getOrDefault(client, SimulatedSpeed.FULL));
                 BatchStep.StepLoss sum = steps.run(step, opt, p.optimizer(), p.firstStep(), p.localSteps(), p.totalSteps(),
                         s -> FaultInjection.check(p.round(), client, s, attempt));
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                return new ClientUpdate(client, lora.toFloats(), opt.state(), examples.size(), p.localSteps(), sum.loss(),
+                return new ClientUpdate(client, layers, start.spec().rank(layers - 1), lora.toFloats(), opt.state(), examples.size(), p.localSteps(), sum.loss(),
                         sum.tokens(), seconds, step.timings(), link == null ? 0 : link.bytesSent(), link == null ? 0 : link.bytesReceived(), attempt);
             } finally {
                 if (link != null) {

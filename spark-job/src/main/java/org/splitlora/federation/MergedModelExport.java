@@ -2,7 +2,6 @@ package org.splitlora.federation;
 
 import java.nio.file.Path;
 import org.splitlora.model.ModelSource;
-import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.peft.MergedModel;
 
 /** After the last round, writes {@code merged/}: the base model with the final adapters merged in. */
@@ -10,18 +9,16 @@ public final class MergedModelExport implements RoundListener {
 
     private final Path runDir;
     private final ModelSource source;
-    private final LoraSpec spec;
 
-    public MergedModelExport(Path runDir, ModelSource source, LoraSpec spec) {
+    public MergedModelExport(Path runDir, ModelSource source) {
         this.runDir = runDir;
         this.source = source;
-        this.spec = spec;
     }
 
     @Override
     public void onRound(RoundResult r) {
         if (r.round() + 1 == r.rounds()) {
-            MergedModel.write(runDir.resolve("merged"), source, spec, r.adapters());
+            MergedModel.write(runDir.resolve("merged"), source, r.adapterSpec(), r.adapters());
         }
     }
 }

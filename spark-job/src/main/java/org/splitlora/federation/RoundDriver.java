@@ -31,15 +31,20 @@ import org.splitlora.model.ModelPart;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraAdapters;
+import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.nn.Torch;
 import org.splitlora.split.ServerSegment;
 import org.splitlora.split.ServerSettings;
 import org.splitlora.split.SplitServer;
+import org.splitlora.splitft.ClientRound;
+import org.splitlora.splitft.CutDecision;
+import org.splitlora.splitft.CutPolicy;
 import org.splitlora.train.AdamW;
 import org.splitlora.train.BatchStep;
 import org.splitlora.train.Evaluator;
 import org.splitlora.train.LocalBatchStep;
 import org.splitlora.train.LocalSteps;
+import org.splitlora.train.SimulatedSpeed;
 import org.splitlora.util.Seeds;
 import scala.Tuple2;
 
@@ -64,13 +69,16 @@ public final class RoundDriver implements AutoCloseable {
     private final DecoderModel wholeModel;
     private final ClientSampler sampler;
     private final int rounds;
-    private final int layers;
     private final int totalSteps;
     private final String runId = UUID.randomUUID().toString();
     private final SplitServer server;
     private final SplitEndpoint endpoint;
 
-    private Map<String, float[]> clientLora;
+    private final CutPolicy policy;
+    /** The whole model's adapters after the last aggregation (per-block ranks may differ, see BlockAggregation). */
+    private Map<String, float[]> global;
+    /** Each client's cut in the split modes. */
+    private final Map<Integer, Integer> cuts = new TreeMap<>();
     private int startRound;
     private AdamW.State centralOptimizer;
     private final Map<Integer, AdamW.State> optimizerStates = new TreeMap<>();
@@ -87,25 +95,23 @@ public final class RoundDriver implements AutoCloseable {
         this.sampler = new ClientSampler(clients, ClientSampler.perRound(clients.size(),
                 cfg.federation().clientsPerRound(), cfg.federation().clientFraction()), cfg.seed());
         this.rounds = rounds(cfg, shards);
-        this.layers = cfg.mode().split() ? cfg.split().cut() : config.numLayers();
         int stepsPerRound = cfg.train().localSteps() * (cfg.mode() == RunMode.SL ? sampler.perRound() : 1);
         this.totalSteps = rounds * stepsPerRound;
         if (cfg.mode() != RunMode.CENTRAL) {
             checkSlots(spark, sampler.perRound());
         }
         this.wholeModel = source.loadWhole(root);
-        Map<String, float[]> init;
         try (LoraAdapters fresh = LoraAdapters.init(root, config, cfg.lora(), 0, config.numLayers(), cfg.seed())) {
-            init = fresh.toFloats();
+            this.global = fresh.toFloats();
         }
-        this.clientLora = layerRange(init, 0, layers);
+        this.policy = CutPolicy.of(cfg.splitft());
         if (cfg.mode().split()) {
+            for (int c : clients) {
+                cuts.put(c, cfg.split().cut());
+            }
             serverRoot = NDManager.newBaseManager(serverDevice(cfg.split().serverDevice()));
-            ServerSegment segment = new ServerSegment(source.load(ModelPart.server(config, layers), serverRoot),
-                    cfg.split().serverVersion(),
-                    LoraAdapters.fromFloats(serverRoot, config, cfg.lora(), layers, config.numLayers(),
-                            layerRange(init, layers, config.numLayers())),
-                    cfg.optimizer(), totalSteps, cfg.train().labelSmoothing());
+            ServerSegment segment = new ServerSegment(source.load(ModelPart.server(config, cfg.splitft().minCut()), serverRoot),
+                    cfg.split().serverVersion(), cfg::loraAtCut, cfg.optimizer(), totalSteps, cfg.train().labelSmoothing());
             TrainConfig.Split s = cfg.split();
             String secret = newSecret();
             this.server = SplitServer.start(segment, new ServerSettings(s.bind(), s.port(), runId, secret, s.stepTimeout(),
@@ -140,7 +146,8 @@ public final class RoundDriver implements AutoCloseable {
             throw new IllegalArgumentException("the run already finished all " + rounds + " rounds");
         }
         startRound = state.completedRounds();
-        clientLora = new TreeMap<>(state.clientLora());
+        global = new TreeMap<>(state.global());
+        cuts.putAll(state.cuts());
         optimizerStates.putAll(state.clientOptimizers());
         batchesDone.putAll(state.batchesDone());
         centralOptimizer = state.centralOptimizer();
@@ -154,72 +161,152 @@ public final class RoundDriver implements AutoCloseable {
         long start = System.nanoTime();
         List<TokenizedExample> all = cfg.mode() == RunMode.CENTRAL ? shards.collectAll() : null;
         try (CentralState central = cfg.mode() == RunMode.CENTRAL ? new CentralState(all) : null) {
-            Map<String, float[]> adapters = null;
             for (int round = startRound; round < rounds; round++) {
                 long t0 = System.nanoTime();
                 List<Integer> clients = sampler.select(round);
-                List<ClientUpdate> updates = switch (cfg.mode()) {
-                    case CENTRAL -> List.of(central.round(round));
-                    case FL, SFL -> parallelRound(round, clients);
+                Map<Integer, Integer> roundCuts = cfg.mode().split() ? cutsOf(clients) : Map.of();
+                Aggregate agg = switch (cfg.mode()) {
+                    case CENTRAL -> central.round(round);
+                    case FL, SFL, SPLITFT -> parallelRound(round, clients);
                     case SL -> sequentialRound(round, clients);
                 };
+                List<CutDecision> decisions = moveCuts(round, agg.updates());
                 double trainSeconds = (System.nanoTime() - t0) / 1e9;
-                ServerSegment.Snapshot serverState = server == null ? null : server.snapshot();
-                adapters = wholeAdapters(serverState);
                 boolean evalDue = round + 1 == rounds || (cfg.train().evalEvery() > 0 && (round + 1) % cfg.train().evalEvery() == 0);
-                double val = evalDue && !shards.valid().isEmpty() ? evaluate(adapters) : Double.NaN;
+                double val = evalDue && !shards.valid().isEmpty() ? evaluate(global) : Double.NaN;
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                RunState state = new RunState(round + 1, Map.copyOf(clientLora), serverState,
-                        Map.copyOf(optimizerStates), Map.copyOf(batchesDone), central == null ? null : central.optimizerState());
-                listener.onRound(result(round, clients, updates, val, trainSeconds, seconds, (System.nanoTime() - start) / 1e9,
-                        adapters, state));
+                RunState state = new RunState(round + 1, Map.copyOf(global), agg.server(), Map.copyOf(optimizerStates),
+                        Map.copyOf(batchesDone), central == null ? null : central.optimizerState(), Map.copyOf(cuts));
+                listener.onRound(result(round, clients, agg, roundCuts, decisions, val, trainSeconds, seconds,
+                        (System.nanoTime() - start) / 1e9, state));
                 FaultInjection.afterRound(round);
             }
-            return adapters;
+            return global;
         }
     }
 
-    private List<ClientUpdate> parallelRound(int round, List<Integer> clients) {
+    /**
+     * A round's updates, the split server's state after it, and the largest relative truncation
+     * errors of re-factoring adapters to fewer ranks (starting holders, aggregating).
+     */
+    private record Aggregate(List<ClientUpdate> updates, ServerSegment.Snapshot server, double startTruncation,
+                             double aggregateTruncation) {}
+
+    private Map<Integer, Integer> cutsOf(List<Integer> clients) {
+        Map<Integer, Integer> out = new TreeMap<>();
+        for (int c : clients) {
+            out.put(c, cuts.get(c));
+        }
+        return out;
+    }
+
+    private Aggregate parallelRound(int round, List<Integer> clients) {
         int first = round * cfg.train().localSteps();
-        if (server != null) {
-            server.beginRound(round, first, cfg.train().localSteps(), clients);
-        }
-        List<ClientUpdate> updates = runStage(clients, plan(round, first, clientLora));
-        if (server != null) {
-            Map<Integer, Double> weights = new TreeMap<>();
-            for (ClientUpdate u : updates) {
-                weights.put(u.clientId(), FedAvg.weight(u, cfg.federation().weighting()));
-            }
-            server.endRound(weights);
-        }
-        clientLora = cfg.federation().aggregation() == TrainConfig.Aggregation.FEDAVG_SVD
-                ? FedAvgSvd.aggregate(updates, cfg.federation().weighting(), cfg.lora(), config)
-                : FedAvg.aggregate(updates, cfg.federation().weighting());
-        remember(updates);
-        return updates;
+        return train(round, first, clients);
     }
 
     /** Vanilla split learning: clients in a seeded order, each continuing from the previous one's adapters. */
-    private List<ClientUpdate> sequentialRound(int round, List<Integer> clients) {
+    private Aggregate sequentialRound(int round, List<Integer> clients) {
         List<Integer> order = new ArrayList<>(clients);
         Collections.shuffle(order, new Random(Seeds.derive(cfg.seed(), 0x7475726eL, round)));
         List<ClientUpdate> updates = new ArrayList<>();
+        Aggregate last = null;
+        double start = 0;
+        double aggregate = 0;
         for (int turn = 0; turn < order.size(); turn++) {
             int first = (round * order.size() + turn) * cfg.train().localSteps();
-            server.beginRound(round, first, cfg.train().localSteps(), List.of(order.get(turn)));
-            ClientUpdate u = runStage(List.of(order.get(turn)), plan(round, first, clientLora)).get(0);
-            server.endRound(Map.of(u.clientId(), 1.0));
-            clientLora = u.lora();
-            updates.add(u);
+            last = train(round, first, List.of(order.get(turn)));
+            updates.addAll(last.updates());
+            start = Math.max(start, last.startTruncation());
+            aggregate = Math.max(aggregate, last.aggregateTruncation());
         }
-        remember(updates);
-        return updates;
+        return new Aggregate(updates, last.server(), start, aggregate);
     }
 
-    private RoundPlan plan(int round, int firstStep, Map<String, float[]> start) {
-        return new RoundPlan(runId, cfg.mode(), cfg.model(), layers, cfg.lora(), cfg.optimizer(), cfg.train().batchSize(),
+    /**
+     * One stage of {@code clients} for global steps [first, first + localSteps): each client and
+     * server copy starts from the aggregate at its ranks; afterwards every block is aggregated over
+     * its holders.
+     */
+    private Aggregate train(int round, int first, List<Integer> clients) {
+        long seed = Seeds.derive(cfg.seed(), 0x72616e6bL, round, first);
+        Map<Integer, Integer> layers = new TreeMap<>();
+        for (int c : clients) {
+            layers.put(c, cfg.mode().split() ? cuts.get(c) : config.numLayers());
+        }
+        double startTruncation = 0;
+        Map<Integer, RoundPlan.SegmentStart> starts = new TreeMap<>();
+        Map<Integer, Map<String, float[]>> serverStarts = new TreeMap<>();
+        for (int k : new TreeSet<>(layers.values())) {
+            LoraSpec spec = cfg.mode().split() ? cfg.loraAtCut(k) : cfg.lora();
+            BlockAggregation.Result client = BlockAggregation.toSpec(global, spec, 0, k, config, seed);
+            starts.put(k, new RoundPlan.SegmentStart(spec, client.adapters()));
+            startTruncation = Math.max(startTruncation, client.truncationError());
+            if (server != null) {
+                BlockAggregation.Result s = BlockAggregation.toSpec(global, spec, k, config.numLayers(), config, seed);
+                serverStarts.put(k, s.adapters());
+                startTruncation = Math.max(startTruncation, s.truncationError());
+            }
+        }
+        if (server != null) {
+            server.beginRound(round, first, cfg.train().localSteps(), layers, serverStarts);
+        }
+        List<ClientUpdate> updates = runStage(clients, plan(round, first, layers, starts));
+        ServerSegment.Snapshot serverState = null;
+        Map<Integer, Double> weights = new TreeMap<>();
+        List<BlockAggregation.Holder> holders = new ArrayList<>();
+        for (ClientUpdate u : updates) {
+            weights.put(u.clientId(), FedAvg.weight(u, cfg.federation().weighting()));
+            holders.add(new BlockAggregation.Holder("client " + u.clientId(), weights.get(u.clientId()), u.lora()));
+        }
+        if (server != null) {
+            server.endRound();
+            serverState = server.snapshot();
+            for (ServerSegment.CopyState copy : serverState.copies().values()) {
+                // a server copy stands for the clients it served
+                double w = copy.clients().stream().mapToDouble(c -> weights.getOrDefault(c, 0.0)).sum();
+                if (w > 0) {
+                    holders.add(new BlockAggregation.Holder("server copy for cut " + copy.cut() + " " + copy.clients(), w,
+                            copy.lora()));
+                }
+            }
+        }
+        BlockAggregation.Result agg = BlockAggregation.aggregate(holders, global, cfg.federation().aggregation(),
+                cfg.lora().alpha(), config, seed);
+        global = agg.adapters();
+        remember(updates);
+        return new Aggregate(updates, serverState, startTruncation, agg.truncationError());
+    }
+
+    /** After a split round, the cut policy moves cuts; a client whose cut moved restarts its optimizer. */
+    private List<CutDecision> moveCuts(int round, List<ClientUpdate> updates) {
+        if (cfg.mode() != RunMode.SPLITFT) {
+            return List.of();
+        }
+        List<ClientRound> seen = new ArrayList<>();
+        for (ClientUpdate u : updates) {
+            seen.add(new ClientRound(u.clientId(), u.layers(), u.computeSecondsPerStep(), u.tokens() / (double) Math.max(1, u.steps()),
+                    u.meanLoss()));
+        }
+        List<CutDecision> decisions = policy.decide(seen);
+        for (CutDecision d : decisions) {
+            if (d.to() != d.from()) {
+                cuts.put(d.client(), d.to());
+                optimizerStates.remove(d.client());
+            }
+            LOG.info("round {}: client {} cut {} -> {}: {}", round + 1, d.client(), d.from(), d.to(), d.reason());
+        }
+        return decisions;
+    }
+
+    private RoundPlan plan(int round, int firstStep, Map<Integer, Integer> layers, Map<Integer, RoundPlan.SegmentStart> starts) {
+        Map<Integer, SimulatedSpeed> speeds = new TreeMap<>();
+        for (int c : layers.keySet()) {
+            speeds.put(c, new SimulatedSpeed(cfg.clientSpeed(c)));
+        }
+        return new RoundPlan(runId, cfg.mode(), cfg.model(), layers, starts, speeds, cfg.optimizer(), cfg.train().batchSize(),
                 cfg.train().microBatchSize(), cfg.train().labelSmoothing(), cfg.seed(), round, firstStep,
-                cfg.train().localSteps(), totalSteps, start, Map.copyOf(optimizerStates), Map.copyOf(batchesDone), endpoint);
+                cfg.train().localSteps(), totalSteps, Map.copyOf(optimizerStates), Map.copyOf(batchesDone), endpoint);
     }
 
     /** One barrier stage with a task per client; checks that exactly those clients answered, once each. */
@@ -258,42 +345,38 @@ public final class RoundDriver implements AutoCloseable {
         }
     }
 
-    /** Client-side adapters and, in split modes, the server's: the whole model's. */
-    private Map<String, float[]> wholeAdapters(ServerSegment.Snapshot serverState) {
-        Map<String, float[]> all = new TreeMap<>(clientLora);
-        if (serverState != null) {
-            all.putAll(serverState.lora());
-        }
-        return all;
-    }
-
     private double evaluate(Map<String, float[]> adapters) {
-        try (LoraAdapters lora = LoraAdapters.fromFloats(root, config, cfg.lora(), 0, config.numLayers(), adapters)) {
+        try (LoraAdapters lora = LoraAdapters.fromFloats(root, config, LoraAdapters.specOf(cfg.lora(), config, adapters), 0,
+                config.numLayers(), adapters)) {
             return Evaluator.evaluate(wholeModel, lora, shards.valid(), cfg.train().microBatchSize()).loss();
         }
     }
 
-    private RoundResult result(int round, List<Integer> clients, List<ClientUpdate> updates, double val, double trainSeconds,
-                               double seconds, double elapsed, Map<String, float[]> adapters, RunState state) {
+    private RoundResult result(int round, List<Integer> clients, Aggregate agg, Map<Integer, Integer> roundCuts,
+                               List<CutDecision> decisions, double val, double trainSeconds, double seconds, double elapsed,
+                               RunState state) {
         double loss = 0;
         long tokens = 0;
         long up = 0;
         long down = 0;
-        long loraBytes = 0;
-        for (ClientUpdate u : updates) {
+        long loraUp = 0;
+        long loraDown = 0;
+        for (ClientUpdate u : agg.updates()) {
             loss += u.meanLoss();
             tokens += u.tokens();
             up += u.bytesUp();
             down += u.bytesDown();
             if (cfg.mode() != RunMode.CENTRAL) {
-                // the adapters a client gets have the shapes of those it returns
+                // a client gets its start adapters and returns ones of the same shapes
                 for (float[] t : u.lora().values()) {
-                    loraBytes += 4L * t.length;
+                    loraUp += 4L * t.length;
                 }
             }
         }
-        return new RoundResult(round, rounds, cfg.mode(), clients, loss / updates.size(), val, tokens, trainSeconds, seconds, elapsed,
-                up, down, loraBytes, loraBytes, updates, adapters, state);
+        loraDown = loraUp;
+        return new RoundResult(round, rounds, cfg.mode(), clients, loss / agg.updates().size(), val, tokens, trainSeconds,
+                seconds, elapsed, up, down, loraUp, loraDown, agg.updates(), roundCuts, decisions, agg.startTruncation(),
+                agg.aggregateTruncation(), global, LoraAdapters.specOf(cfg.lora(), config, global), state);
     }
 
     /**
@@ -309,7 +392,7 @@ public final class RoundDriver implements AutoCloseable {
 
         CentralState(List<TokenizedExample> data) {
             this.examples = data.size();
-            this.lora = LoraAdapters.fromFloats(root, config, cfg.lora(), 0, config.numLayers(), clientLora);
+            this.lora = LoraAdapters.fromFloats(root, config, cfg.lora(), 0, config.numLayers(), global);
             this.opt = new AdamW(lora.parameters(), cfg.optimizer(), lora.manager());
             if (centralOptimizer != null) {
                 opt.restore(centralOptimizer);
@@ -318,15 +401,15 @@ public final class RoundDriver implements AutoCloseable {
                     (long) startRound * cfg.train().localSteps());
         }
 
-        ClientUpdate round(int round) {
+        Aggregate round(int round) {
             long t0 = System.nanoTime();
             BatchStep step = new LocalBatchStep(wholeModel, lora, cfg.train().microBatchSize(), cfg.train().labelSmoothing(), seed);
             BatchStep.StepLoss sum = steps.run(step, opt, cfg.optimizer(), round * cfg.train().localSteps(),
                     cfg.train().localSteps(), totalSteps, s -> { });
-            clientLora = lora.toFloats();
+            global = lora.toFloats();
             double seconds = (System.nanoTime() - t0) / 1e9;
-            return new ClientUpdate(0, clientLora, null, examples, cfg.train().localSteps(), sum.loss(), sum.tokens(), seconds,
-                    step.timings(), 0, 0, 0);
+            return new Aggregate(List.of(new ClientUpdate(0, config.numLayers(), cfg.lora().rank(config.numLayers() - 1), global, null, examples, cfg.train().localSteps(),
+                    sum.loss(), sum.tokens(), seconds, step.timings(), 0, 0, 0)), null, 0, 0);
         }
 
         AdamW.State optimizerState() {
@@ -338,17 +421,6 @@ public final class RoundDriver implements AutoCloseable {
             opt.close();
             lora.close();
         }
-    }
-
-    static Map<String, float[]> layerRange(Map<String, float[]> all, int from, int to) {
-        Map<String, float[]> out = new TreeMap<>();
-        for (Map.Entry<String, float[]> e : all.entrySet()) {
-            int layer = LoraAdapters.layerOf(e.getKey());
-            if (layer >= from && layer < to) {
-                out.put(e.getKey(), e.getValue());
-            }
-        }
-        return out;
     }
 
     /**

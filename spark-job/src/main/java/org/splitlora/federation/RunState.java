@@ -5,14 +5,16 @@ import org.splitlora.split.ServerSegment;
 import org.splitlora.train.AdamW;
 
 /**
- * Everything a run needs to continue exactly after {@code completedRounds} rounds: the global
- * client-side adapters (all adapters in FL and central), the split server's adapters and optimizer,
- * each client's optimizer state and batches consumed, and the centralized trainer's optimizer.
+ * Everything a run needs to continue exactly after {@code completedRounds} rounds: the whole
+ * model's aggregated adapters, the split server's copies (adapters and optimizers), each client's
+ * optimizer state and batches consumed, the centralized trainer's optimizer, and each client's
+ * cut (split modes).
  */
 public record RunState(
         int completedRounds,
-        Map<String, float[]> clientLora,
+        Map<String, float[]> global,
         ServerSegment.Snapshot server,
         Map<Integer, AdamW.State> clientOptimizers,
         Map<Integer, Long> batchesDone,
-        AdamW.State centralOptimizer) {}
+        AdamW.State centralOptimizer,
+        Map<Integer, Integer> cuts) {}

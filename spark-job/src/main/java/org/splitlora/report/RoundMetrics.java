@@ -7,6 +7,7 @@ import java.util.Map;
 import org.splitlora.federation.ClientUpdate;
 import org.splitlora.federation.RoundListener;
 import org.splitlora.federation.RoundResult;
+import org.splitlora.splitft.CutDecision;
 
 /** One {@code metrics.jsonl} object per round (DESIGN §5), with every client's statistics. */
 public final class RoundMetrics implements RoundListener {
@@ -36,14 +37,33 @@ public final class RoundMetrics implements RoundListener {
         o.put("bytes_down", r.bytesDown());
         o.put("lora_bytes_up", r.loraBytesUp());
         o.put("lora_bytes_down", r.loraBytesDown());
+        if (!r.cuts().isEmpty()) {
+            o.put("cuts", byClient(r.cuts()));
+        }
+        if (!r.cutDecisions().isEmpty()) {
+            List<Map<String, Object>> decisions = new ArrayList<>();
+            for (CutDecision d : r.cutDecisions()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("client", d.client());
+                m.put("from", d.from());
+                m.put("to", d.to());
+                m.put("reason", d.reason());
+                decisions.add(m);
+            }
+            o.put("cut_decisions", decisions);
+        }
+        o.put("truncation_error", Map.of("start", r.startTruncation(), "aggregate", r.aggregateTruncation()));
         List<Map<String, Object>> clients = new ArrayList<>();
         for (ClientUpdate u : r.updates()) {
             Map<String, Object> c = new LinkedHashMap<>();
             c.put("client", u.clientId());
+            c.put("layers", u.layers());
+            c.put("rank_at_cut", u.rankAtCut());
             c.put("steps", u.steps());
             c.put("samples", u.samples());
             c.put("train_loss", u.meanLoss());
             c.put("seconds", u.seconds());
+            c.put("compute_s_per_step", u.computeSecondsPerStep());
             c.put("client_forward_s", u.timings().clientForward());
             c.put("client_backward_s", u.timings().clientBackward());
             c.put("exchange_s", u.timings().exchange());
@@ -58,5 +78,11 @@ public final class RoundMetrics implements RoundListener {
         }
         o.put("per_client", clients);
         out.write(o);
+    }
+
+    private static Map<String, Integer> byClient(Map<Integer, Integer> values) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        values.forEach((k, v) -> out.put(String.valueOf(k), v));
+        return out;
     }
 }

@@ -4,8 +4,12 @@ import java.io.PrintStream;
 import java.util.Locale;
 import org.splitlora.federation.RoundListener;
 import org.splitlora.federation.RoundResult;
+import org.splitlora.splitft.CutDecision;
 
-/** One progress line per round: round, losses, clients, tokens/s, MB exchanged (activations and adapters), ETA. */
+/**
+ * One progress line per round: round, losses, clients (and their cuts in splitft), tokens/s, MB
+ * exchanged (activations and adapters), ETA.
+ */
 public final class RoundProgress implements RoundListener {
 
     private final PrintStream out;
@@ -18,9 +22,24 @@ public final class RoundProgress implements RoundListener {
     public void onRound(RoundResult r) {
         int done = r.round() + 1;
         long eta = Math.round(r.elapsedSeconds() / done * (r.rounds() - done));
-        out.printf(Locale.ROOT, "round %d/%d  loss %.4f%s  clients %d  %.0f tok/s  %.2f MB sent  ETA %d:%02d%n",
+        out.printf(Locale.ROOT, "round %d/%d  loss %.4f%s  clients %d%s  %.0f tok/s  %.2f MB sent  ETA %d:%02d%n",
                 done, r.rounds(), r.trainLoss(), r.evaluated() ? String.format(Locale.ROOT, "  val %.4f", r.valLoss()) : "",
-                r.clients().size(), r.tokensPerSecond(),
+                r.clients().size(), cuts(r), r.tokensPerSecond(),
                 (r.bytesUp() + r.bytesDown() + r.loraBytesUp() + r.loraBytesDown()) / 1e6, eta / 60, eta % 60);
+    }
+
+    /** In splitft, the clients' cuts of the round and, where the policy moved one, its next cut. */
+    private static String cuts(RoundResult r) {
+        if (r.cutDecisions().isEmpty()) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder("  cuts");
+        for (CutDecision d : r.cutDecisions()) {
+            b.append(' ').append(d.from());
+            if (d.to() != d.from()) {
+                b.append("->").append(d.to());
+            }
+        }
+        return b.toString();
     }
 }

@@ -8,13 +8,16 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
-import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.IntFunction;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.lora.LoraAdapters;
-import org.splitlora.model.lora.LoraAverage;
+import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.nn.AttentionInputs;
 import org.splitlora.model.nn.ForwardContext;
 import org.splitlora.model.nn.Torch;
@@ -25,14 +28,16 @@ import org.splitlora.train.OptimizerConfig;
 import org.splitlora.util.Seeds;
 
 /**
- * The server side of the split: blocks k..L-1, final norm and LM head with the server's LoRA and
- * its AdamW. In {@link ServerVersion#V2} one shared LoRA serves everyone: micro-batches of several
- * clients that arrive for the same step are run as one batch (rows right-padded to the longest);
- * each client's loss keeps its own weight, so each gets exactly the activation gradient of its own
- * loss, and the step uses the mean of the clients' gradients. In {@link ServerVersion#V1} each client
- * has its own server LoRA copy and AdamW, trained on its activations alone; the copies start each
- * round from the shared (averaged) LoRA and are averaged at its end. Not thread-safe: one thread
- * drives it.
+ * The server side of the split: blocks minCut..L-1, final norm and LM head, serving clients whose
+ * cuts may differ (SplitFT): a client at cut k runs from block k. The adapters live in copies,
+ * each covering [cut, L) at the ranks of its cut ({@code lora.cutRank} at block cut), with its own
+ * AdamW. In {@link ServerVersion#V2} the clients at one cut share one copy: their micro-batches
+ * that arrive for the same step run as one batch (rows right-padded to the longest); each
+ * client's loss keeps its own weight, so each gets exactly the activation gradient of its own
+ * loss, and the copy steps on the mean of its clients' gradients. In {@link ServerVersion#V1}
+ * each client has its own copy, trained on its activations alone. Every round, copies start from
+ * the round's aggregate (given to {@link #startRound}); the driver aggregates them afterwards
+ * with the clients' adapters. Not thread-safe: one thread drives it.
  */
 public final class ServerSegment implements AutoCloseable {
 
@@ -41,42 +46,111 @@ public final class ServerSegment implements AutoCloseable {
 
     private final DecoderModel model;
     private final ServerVersion version;
-    private final LoraAdapters lora;
-    private final AdamW optimizer;
-    private final Map<Integer, Copy> copies = new TreeMap<>();
+    private final IntFunction<LoraSpec> specAtCut;
     private final OptimizerConfig optim;
     private final int totalSteps;
     private final double labelSmoothing;
+    /** v2: a copy per cut, keyed by the cut; v1: a copy per client, keyed by the client. */
+    private final Map<Integer, Copy> copies = new TreeMap<>();
+    /** This round's clients and their cuts. */
+    private Map<Integer, Integer> cuts = Map.of();
 
-    /** A client's own server LoRA and optimizer (v1). */
-    private record Copy(LoraAdapters lora, AdamW optimizer) {}
+    /** Server adapters for clients at {@code cut}, their optimizer, and the clients they serve this round. */
+    private static final class Copy implements AutoCloseable {
+        final int cut;
+        final LoraAdapters lora;
+        final AdamW optimizer;
+        final Set<Integer> clients = new TreeSet<>();
 
-    public ServerSegment(DecoderModel model, LoraAdapters lora, OptimizerConfig optim, int totalSteps, double labelSmoothing) {
-        this(model, ServerVersion.V2, lora, optim, totalSteps, labelSmoothing);
+        Copy(int cut, LoraAdapters lora, OptimizerConfig optim) {
+            this.cut = cut;
+            this.lora = lora;
+            this.optimizer = new AdamW(lora.parameters(), optim, lora.manager());
+        }
+
+        @Override
+        public void close() {
+            optimizer.close();
+            lora.close();
+        }
     }
 
-    public ServerSegment(DecoderModel model, ServerVersion version, LoraAdapters lora, OptimizerConfig optim, int totalSteps,
-                         double labelSmoothing) {
-        if (lora.fromLayer() != model.part().fromLayer() || lora.toLayer() != model.part().toLayer()) {
-            throw new IllegalArgumentException("server LoRA layers do not match the server segment");
+    /**
+     * @param model the server part: blocks [smallest cut, L) and the head
+     * @param specAtCut the adapters' ranks of a copy serving clients at a cut
+     */
+    public ServerSegment(DecoderModel model, ServerVersion version, IntFunction<LoraSpec> specAtCut, OptimizerConfig optim,
+                         int totalSteps, double labelSmoothing) {
+        if (!model.part().head() || model.part().toLayer() != model.config().numLayers()) {
+            throw new IllegalArgumentException("a server segment runs the last blocks and the LM head");
         }
         this.model = model;
         this.version = version;
-        this.lora = lora;
-        this.optimizer = new AdamW(lora.parameters(), optim, lora.manager());
+        this.specAtCut = specAtCut;
         this.optim = optim;
         this.totalSteps = totalSteps;
         this.labelSmoothing = labelSmoothing;
     }
 
-    public int cut() {
+    /** The smallest cut this segment can serve: its first block. */
+    public int minCut() {
         return model.part().fromLayer();
+    }
+
+    /**
+     * Opens a round: {@code cuts} gives each client's cut, {@code startByCut} the server adapters
+     * (blocks [cut, L)) each copy starts from. A copy whose cut changed is replaced, with a fresh
+     * optimizer (its parameters' shapes changed).
+     */
+    public void startRound(Map<Integer, Integer> cuts, Map<Integer, Map<String, float[]>> startByCut) {
+        for (Map.Entry<Integer, Integer> e : cuts.entrySet()) {
+            int cut = e.getValue();
+            if (cut < minCut() || cut >= model.config().numLayers()) {
+                throw new IllegalArgumentException("client " + e.getKey() + " at cut " + cut + ": the server serves cuts ["
+                        + minCut() + ", " + (model.config().numLayers() - 1) + "]");
+            }
+            if (!startByCut.containsKey(cut)) {
+                throw new IllegalArgumentException("no server adapters to start cut " + cut + " from");
+            }
+        }
+        this.cuts = new TreeMap<>(cuts);
+        for (Copy c : copies.values()) {
+            c.clients.clear();
+        }
+        for (Map.Entry<Integer, Integer> e : this.cuts.entrySet()) {
+            int key = keyOf(e.getKey(), e.getValue());
+            Copy c = copies.get(key);
+            if (c == null || c.cut != e.getValue()) {
+                if (c != null) {
+                    c.close();
+                }
+                c = newCopy(e.getValue(), startByCut.get(e.getValue()));
+                copies.put(key, c);
+            }
+            c.clients.add(e.getKey());
+        }
+        for (Copy c : copies.values()) {
+            if (!c.clients.isEmpty()) {
+                c.lora.loadFloats(startByCut.get(c.cut));
+            }
+        }
+    }
+
+    private int keyOf(int client, int cut) {
+        return version == ServerVersion.V1 ? client : cut;
+    }
+
+    private Copy newCopy(int cut, Map<String, float[]> values) {
+        return new Copy(cut, LoraAdapters.fromFloats(model.manager(), model.config(), specAtCut.apply(cut), cut,
+                model.config().numLayers(), values), optim);
     }
 
     /** Rejects a frame that does not fit this segment: cut, width, labels. */
     public void check(StepRequest r) {
-        if (r.cut() != cut()) {
-            throw new MalformedFrameException("client cut " + r.cut() + " but the server segment starts at block " + cut());
+        Integer cut = cuts.get(r.clientId());
+        if (cut == null || r.cut() != cut) {
+            throw new MalformedFrameException("client " + r.clientId() + " sent activations at cut " + r.cut()
+                    + (cut == null ? " but has no cut this round" : " but its cut this round is " + cut));
         }
         if (r.hidden() != model.config().hiddenSize()) {
             throw new MalformedFrameException("activation width " + r.hidden() + ", the model's hidden size is "
@@ -97,24 +171,34 @@ public final class ServerSegment implements AutoCloseable {
 
     /**
      * Forward, loss and backward of a group of micro-batches (one per client); gradients accumulate
-     * on the server LoRA until {@link #step}.
+     * on each client's copy until {@link #step}.
      */
     public GroupResult forwardBackward(List<StepRequest> group) {
-        if (version == ServerVersion.V2 && worthBatching(group)) {
-            return pass(group, lora);
+        Map<Integer, List<Integer>> byCopy = new LinkedHashMap<>();
+        for (int i = 0; i < group.size(); i++) {
+            StepRequest r = group.get(i);
+            byCopy.computeIfAbsent(keyOf(r.clientId(), r.cut()), k -> new ArrayList<>()).add(i);
         }
-        // v1 (each client its own adapters), or rows too uneven to pad into one batch: one pass per
-        // client; the gradients still accumulate on the same server adapters
-        List<Outcome> outcomes = new ArrayList<>(group.size());
+        Outcome[] outcomes = new Outcome[group.size()];
         double forward = 0;
         double backward = 0;
-        for (StepRequest r : group) {
-            GroupResult one = pass(List.of(r), version == ServerVersion.V2 ? lora : copy(r.clientId()).lora());
-            outcomes.addAll(one.outcomes());
-            forward += one.forwardSeconds();
-            backward += one.backwardSeconds();
+        for (Map.Entry<Integer, List<Integer>> e : byCopy.entrySet()) {
+            Copy copy = copies.get(e.getKey());
+            List<StepRequest> part = e.getValue().stream().map(group::get).toList();
+            // rows too uneven to pad into one batch: one pass per client; the gradients still
+            // accumulate on the same copy
+            List<List<Integer>> passes = worthBatching(part) ? List.of(e.getValue())
+                    : e.getValue().stream().map(List::of).toList();
+            for (List<Integer> pass : passes) {
+                GroupResult one = pass(pass.stream().map(group::get).toList(), copy);
+                for (int j = 0; j < pass.size(); j++) {
+                    outcomes[pass.get(j)] = one.outcomes().get(j);
+                }
+                forward += one.forwardSeconds();
+                backward += one.backwardSeconds();
+            }
         }
-        return new GroupResult(outcomes, forward, backward);
+        return new GroupResult(List.of(outcomes), forward, backward);
     }
 
     /**
@@ -136,7 +220,7 @@ public final class ServerSegment implements AutoCloseable {
         return rows * time <= (1 + MAX_PADDING_OVERHEAD) * own;
     }
 
-    private GroupResult pass(List<StepRequest> group, LoraAdapters lora) {
+    private GroupResult pass(List<StepRequest> group, Copy copy) {
         long t0 = System.nanoTime();
         int time = 0;
         int rows = 0;
@@ -146,7 +230,7 @@ public final class ServerSegment implements AutoCloseable {
         }
         int d = model.config().hiddenSize();
         try (Torch.GradScope ignored = Torch.gradMode(true);
-             ForwardContext ctx = new ForwardContext(model.manager(), lora, true, groupSeed(group))) {
+             ForwardContext ctx = new ForwardContext(model.manager(), copy.lora, true, groupSeed(group))) {
             NDManager m = ctx.manager();
             List<NDArray> leaves = new ArrayList<>(group.size());
             NDList padded = new NDList();
@@ -162,7 +246,7 @@ public final class ServerSegment implements AutoCloseable {
             }
             NDArray hidden = padded.size() == 1 ? padded.get(0) : NDArrays.concat(padded, 0);
             AttentionInputs.rightPadded(ctx, lengths, time);
-            NDArray out = model.runBlocks(hidden, ctx);
+            NDArray out = model.blocks(copy.cut, model.config().numLayers(), hidden, ctx);
             NDArray total = null;
             float[] losses = new float[group.size()];
             List<NDArray> parts = new ArrayList<>(group.size());
@@ -188,87 +272,49 @@ public final class ServerSegment implements AutoCloseable {
         }
     }
 
-    /**
-     * AdamW step for global step {@code step}: v2 on the mean of the gradients of the clients
-     * served in it, v1 on each client's copy.
-     */
-    public void step(int step, Collection<Integer> clients) {
+    /** AdamW step for global step {@code step} of every copy in use, on the mean of its clients' gradients. */
+    public void step(int step) {
         double lr = optim.lrAt(step, totalSteps);
-        if (version == ServerVersion.V2) {
-            optimizer.step(lr, 1.0 / clients.size());
-        } else {
-            for (int c : clients) {
-                copy(c).optimizer().step(lr);
+        for (Copy c : copies.values()) {
+            if (!c.clients.isEmpty()) {
+                c.optimizer.step(lr, 1.0 / c.clients.size());
             }
         }
     }
 
-    /** Start of a round: in v1 the clients' copies start from the shared adapters. */
-    public void startRound(Collection<Integer> clients) {
-        if (version == ServerVersion.V1) {
-            Map<String, float[]> shared = lora.toFloats();
-            for (int c : clients) {
-                copy(c).lora().loadFloats(shared);
-            }
-        }
-    }
-
-    /** End of a round: in v1 the shared adapters become the weighted mean of the clients' copies. */
-    public void endRound(Map<Integer, Double> weights) {
-        if (version == ServerVersion.V1) {
-            List<Map<String, float[]>> values = new ArrayList<>();
-            List<Double> w = new ArrayList<>();
-            weights.forEach((client, weight) -> {
-                values.add(copy(client).lora().toFloats());
-                w.add(weight);
-            });
-            lora.loadFloats(LoraAverage.weighted(values, w));
-        }
-    }
-
-    private Copy copy(int client) {
-        return copies.computeIfAbsent(client, c -> {
-            LoraAdapters l = LoraAdapters.fromFloats(model.manager(), model.config(), lora.spec(), lora.fromLayer(),
-                    lora.toLayer(), lora.toFloats());
-            return new Copy(l, new AdamW(l.parameters(), optim, l.manager()));
-        });
-    }
-
-    /**
-     * The segment's trainable state, to roll back a failed round or checkpoint: the shared adapters,
-     * and the shared optimizer (v2) or each client copy's optimizer (v1; copies restart from the
-     * shared adapters every round).
-     */
-    public record Snapshot(Map<String, float[]> lora, AdamW.State optimizer, Map<Integer, AdamW.State> clientOptimizers)
+    /** One copy's trainable state: its cut, the clients it serves this round, adapters and optimizer. */
+    public record CopyState(int cut, Set<Integer> clients, Map<String, float[]> lora, AdamW.State optimizer)
             implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
     }
 
+    /**
+     * The segment's trainable state, to roll back a failed round or checkpoint: every copy, keyed
+     * as the segment keys them (v2: by cut, v1: by client).
+     */
+    public record Snapshot(Map<Integer, CopyState> copies) implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
     public Snapshot snapshot() {
-        Map<Integer, AdamW.State> clients = new TreeMap<>();
-        copies.forEach((c, copy) -> clients.put(c, copy.optimizer().state()));
-        return new Snapshot(lora.toFloats(), version == ServerVersion.V2 ? optimizer.state() : null, clients);
+        Map<Integer, CopyState> out = new TreeMap<>();
+        copies.forEach((key, c) -> out.put(key, new CopyState(c.cut, Set.copyOf(c.clients), c.lora.toFloats(),
+                c.optimizer.state())));
+        return new Snapshot(out);
     }
 
-    /** Restores a snapshot and drops gradients accumulated since (a step that never finished). */
+    /** Restores a snapshot; gradients accumulated since (a step that never finished) are dropped with the old copies. */
     public void restore(Snapshot s) {
-        lora.loadFloats(s.lora());
-        if (s.optimizer() != null) {
-            optimizer.restore(s.optimizer());
+        for (Copy c : copies.values()) {
+            c.close();
         }
-        zeroGrads(lora);
-        for (Map.Entry<Integer, AdamW.State> e : s.clientOptimizers().entrySet()) {
-            Copy c = copy(e.getKey());
-            c.lora().loadFloats(s.lora());
-            c.optimizer().restore(e.getValue());
-            zeroGrads(c.lora());
-        }
-    }
-
-    private static void zeroGrads(LoraAdapters l) {
-        for (NDArray p : l.parameters()) {
-            JniUtils.zeroGrad((PtNDArray) p);
-        }
+        copies.clear();
+        s.copies().forEach((key, state) -> {
+            Copy c = newCopy(state.cut(), state.lora());
+            c.optimizer.restore(state.optimizer());
+            c.clients.addAll(state.clients());
+            copies.put(key, c);
+        });
     }
 
     /** One client's dropout seed when it is alone, else a seed derived from all of the group's. */
@@ -311,11 +357,8 @@ public final class ServerSegment implements AutoCloseable {
     @Override
     public void close() {
         for (Copy c : copies.values()) {
-            c.optimizer().close();
-            c.lora().close();
+            c.close();
         }
-        optimizer.close();
-        lora.close();
         model.close();
     }
 }

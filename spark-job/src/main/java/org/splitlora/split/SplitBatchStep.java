@@ -11,6 +11,7 @@ import org.splitlora.model.nn.ForwardContext;
 import org.splitlora.model.nn.Torch;
 import org.splitlora.train.Batch;
 import org.splitlora.train.BatchStep;
+import org.splitlora.train.SimulatedSpeed;
 import org.splitlora.train.StepTimings;
 import org.splitlora.util.Seeds;
 
@@ -31,9 +32,11 @@ public final class SplitBatchStep implements BatchStep {
     private final long seed;
     private final SplitClient client;
     private final Route route;
+    private final SimulatedSpeed speed;
     private StepTimings timings = StepTimings.ZERO;
 
-    public SplitBatchStep(DecoderModel model, LoraAdapters lora, int microBatchSize, long seed, SplitClient client, Route route) {
+    public SplitBatchStep(DecoderModel model, LoraAdapters lora, int microBatchSize, long seed, SplitClient client, Route route,
+                          SimulatedSpeed speed) {
         if (model.part().head()) {
             throw new IllegalArgumentException("a split client runs a segment without the LM head");
         }
@@ -43,6 +46,7 @@ public final class SplitBatchStep implements BatchStep {
         this.seed = seed;
         this.client = client;
         this.route = route;
+        this.speed = speed;
     }
 
     @Override
@@ -71,11 +75,13 @@ public final class SplitBatchStep implements BatchStep {
                             step, micro, micros, cut, dropoutSeed, route.dtype(), mb.size(), mb.time(), width,
                             route.dtype().encode(act), mb.rowLengths(), mb.flatTargetPositions(), mb.targetLabels(),
                             mb.targetWeight());
+                    speed.slowDown(t0);
                     long t1 = System.nanoTime();
                     StepReply reply = client.exchange(request);
                     long t2 = System.nanoTime();
                     NDArray grad = ctx.manager().create(reply.dtype().decode(reply.gradient(), act.length), h.getShape());
                     JniUtils.backward((PtNDArray) h, (PtNDArray) grad, false, false);
+                    speed.slowDown(t2);
                     loss += reply.loss();
                     timings = timings.plus(new StepTimings((t1 - t0) / 1e9, (System.nanoTime() - t2) / 1e9, (t2 - t1) / 1e9,
                             reply.forwardSeconds(), reply.backwardSeconds(), reply.waitSeconds()));

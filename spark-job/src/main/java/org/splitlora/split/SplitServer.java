@@ -18,7 +18,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -111,36 +110,34 @@ public final class SplitServer implements AutoCloseable {
     }
 
     /**
-     * Opens a round (or a sequential-split turn) for {@code clients}, global steps
-     * [firstStep, firstStep + steps), and remembers the segment's state to roll back to.
+     * Opens a round (or a sequential-split turn) for the clients of {@code cuts} (each at its
+     * cut), global steps [firstStep, firstStep + steps), with the server copies starting from
+     * {@code startByCut}; remembers the segment's state to roll back to.
      */
-    public void beginRound(int round, int firstStep, int steps, Collection<Integer> clients) {
+    public void beginRound(int round, int firstStep, int steps, Map<Integer, Integer> cuts,
+                           Map<Integer, Map<String, float[]>> startByCut) {
         onWorker(() -> {
+            segment.startRound(cuts, startByCut);
             this.round = round;
             this.attempt = 0;
             this.brokenAttempt = -1;
             this.firstStep = firstStep;
             this.stepCount = steps;
-            this.expected = new TreeSet<>(clients);
+            this.expected = new TreeSet<>(cuts.keySet());
             this.traffic.clear();
-            segment.startRound(clients);
             this.roundStart = segment.snapshot();
             resetCursor();
             return null;
         });
     }
 
-    /**
-     * Closes the round (in v1, averaging the clients' server copies with these weights); returns
-     * what each client exchanged with the server in it.
-     */
-    public Map<Integer, ClientTraffic> endRound(Map<Integer, Double> weights) {
+    /** Closes the round; returns what each client exchanged with the server in it. */
+    public Map<Integer, ClientTraffic> endRound() {
         return onWorker(() -> {
             if (step != firstStep + stepCount) {
                 throw new IllegalStateException("round " + round + " ended at step " + step + " of "
                         + (firstStep + stepCount) + ": some client did not finish");
             }
-            segment.endRound(weights);
             this.round = -1;
             this.expected = Set.of();
             return Map.copyOf(traffic);
@@ -388,7 +385,7 @@ public final class SplitServer implements AutoCloseable {
         micro++;
         int micros = microCounts.values().stream().mapToInt(Integer::intValue).max().orElse(1);
         if (micro >= micros) {
-            segment.step(step, expected);
+            segment.step(step);
             step++;
             micro = 0;
             microCounts.clear();

@@ -30,6 +30,13 @@ class TrainConfigTest {
         assertEquals(2e-4, c.optimizer().learningRate(), 0);
         assertEquals(java.time.Duration.ofSeconds(300), c.split().stepTimeout());
         assertTrue(c.toJson().contains("\"wireDtype\" : \"bf16\""), c.toJson());
+        // splitft: cuts in [minCut, maxCut (0 = layers - 1)], the reduced rank follows each cut
+        TrainConfig ft = TrainConfig.load(f, List.of("mode=splitft", "split.cut=2", "splitft.policy=splitft", "lora.rank=8",
+                "lora.cutRank=4", "clients.speed=[1, 0.25]"));
+        assertEquals(new TrainConfig.SplitFt(TrainConfig.CutPolicyKind.SPLITFT, 1, 3, 1, 4), ft.splitft());
+        assertEquals(List.of(4, 4, 8), List.of(ft.loraAtCut(2).rank(1), ft.loraAtCut(1).rank(0), ft.loraAtCut(3).rank(0)));
+        assertEquals(0.25, ft.clientSpeed(1), 0);
+        assertEquals(1.0, ft.clientSpeed(4), 0);
         // the reduced rank sits on both sides of the cut
         TrainConfig reduced = TrainConfig.load(f, List.of("lora.cutRank=2", "split.cut=2"));
         assertEquals(List.of(4, 2, 2, 4), List.of(reduced.lora().rank(0), reduced.lora().rank(1), reduced.lora().rank(2),
@@ -56,6 +63,17 @@ class TrainConfigTest {
         assertError(f, List.of("model=\"/no/such/model\""), "model: /no/such/model: model directory not found");
         assertError(f, List.of("train.rounds"), "--set train.rounds: expected key=value");
         assertError(write("split.cut = 2\n"), List.of(), "data.dir must name a `prepare` output directory");
+        // splitft: tiny GPT-2 has 4 layers
+        assertError(f, List.of("mode=splitft", "splitft.minCut=4"), "splitft.minCut must be in [1, 3]");
+        assertError(f, List.of("mode=splitft", "splitft.minCut=2", "splitft.maxCut=1"),
+                "splitft.maxCut must be in [splitft.minCut (2), 3] or 0 (= 3), got 1");
+        assertError(f, List.of("mode=splitft", "splitft.gamma=0"), "splitft.gamma must be >= 1");
+        assertError(f, List.of("mode=splitft", "split.cut=3", "splitft.maxCut=2"),
+                "split.cut (every client's first cut) must be in [splitft.minCut, splitft.maxCut] = [1, 2], got 3");
+        assertError(f, List.of("mode=sfl", "splitft.policy=equalize"), "splitft.policy moves per-client cuts in mode splitft only");
+        assertError(f, List.of("mode=splitft", "splitft.policy=fastest"), "unknown splitft.policy 'fastest'");
+        assertError(f, List.of("mode=splitft", "clients.speed=[1, 0]"), "clients.speed [1] must be in (0, 1]");
+        assertError(f, List.of("mode=splitft", "split.serverVersion=v1", "lora.cutRank=8", "lora.rank=4"), "lora.cutRank");
         Path broken = write("train { rounds = 2\n");
         assertError(broken, List.of(), broken + ": 2: expecting a close");
         ConfigError missing = assertThrows(ConfigError.class, () -> TrainConfig.load(tmp.resolve("nope.conf"), List.of()));
@@ -64,11 +82,12 @@ class TrainConfigTest {
 
     @Test
     void shippedExamplesLoad() {
-        for (String name : List.of("demo.conf", "e2e-gpt2-small.conf", "e2e-gpt2-medium.conf")) {
+        for (String name : List.of("demo.conf", "e2e-gpt2-small.conf", "e2e-gpt2-medium.conf", "splitft-gpt2-small.conf",
+                "splitft-stories260k-hetero.conf")) {
             Path conf = Path.of("..", "conf", name);
-            // the GPT-2 recipes name a model directory users download; point them at the built-in one
-            TrainConfig c = TrainConfig.load(conf, List.of("model=\"builtin:tiny-gpt2\"", "data.dir=\"/d\"",
-                    "split.cut=" + (name.equals("demo.conf") ? 2 : 3)));
+            // the recipes name a model directory users download; point them at the built-in one (4 blocks)
+            TrainConfig c = TrainConfig.load(conf, List.of("model=\"builtin:tiny-gpt2\"", "data.dir=\"/d\"", "splitft.maxCut=0",
+                    "split.cut=" + (name.startsWith("e2e") ? 3 : 2)));
             assertTrue(c.train().localSteps() > 0, name);
         }
     }

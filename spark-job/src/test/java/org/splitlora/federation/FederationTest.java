@@ -183,8 +183,8 @@ class FederationTest {
                      org.splitlora.model.weights.SafetensorsFile.open(out.resolve("checkpoint/tensors.safetensors"))) {
             java.util.Map<String, float[]> trained = new java.util.TreeMap<>();
             for (String name : st.names()) {
-                if (name.startsWith("client_lora.") || name.startsWith("server_lora.")) {
-                    trained.put(name.substring(name.indexOf('.') + 1), st.floats(name));
+                if (name.startsWith("global.")) {
+                    trained.put(name.substring("global.".length()), st.floats(name));
                 }
             }
             var peft = org.splitlora.model.peft.PeftAdapter.read(out.resolve("adapter"), config);

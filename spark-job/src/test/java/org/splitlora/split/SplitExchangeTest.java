@@ -18,8 +18,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
-
-
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -39,6 +39,7 @@ import org.splitlora.train.BatchStep;
 import org.splitlora.train.EpochSampler;
 import org.splitlora.train.LocalBatchStep;
 import org.splitlora.train.OptimizerConfig;
+import org.splitlora.train.SimulatedSpeed;
 
 /** The split exchange over real gRPC on loopback, against the whole model run in one process. */
 class SplitExchangeTest {
@@ -70,10 +71,41 @@ class SplitExchangeTest {
     }
 
     @Test
+    void clientsAtDifferentCutsTrainTogetherAsEachWouldAlone() throws Exception {
+        List<TokenizedExample> data = data(40);
+        int low = 1;
+        int high = SOURCE.config().numLayers() - 1;
+        List<Double> aloneLow = split(data, low, WireDtype.FP32);
+        List<Double> aloneHigh = split(data, high, WireDtype.FP32);
+        try (NDManager root = NDManager.newBaseManager();
+             SplitServer server = SplitServer.start(segment(root, 1), settings("k"));
+             DecoderModel lowModel = SOURCE.load(ModelPart.client(SOURCE.config(), low), root);
+             DecoderModel highModel = SOURCE.load(ModelPart.client(SOURCE.config(), high), root);
+             LoraAdapters lowLora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, low, SEED);
+             LoraAdapters highLora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, high, SEED);
+             AdamW lowOpt = new AdamW(lowLora.parameters(), OPTIM, lowLora.manager());
+             AdamW highOpt = new AdamW(highLora.parameters(), OPTIM, highLora.manager());
+             SplitClient a = connect(server);
+             SplitClient b = connect(server)) {
+            begin(server, root, STEPS, Map.of(0, low, 1, high));
+            // lock-step: each client waits for the other every step, so they run in their own threads
+            var first = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> trainClient(lowModel, lowLora, lowOpt, a, 0, data, WireDtype.FP32));
+            List<Double> together = trainClient(highModel, highLora, highOpt, b, 1, data, WireDtype.FP32);
+            List<Double> togetherLow = first.get(60, TimeUnit.SECONDS);
+            server.endRound();
+            for (int s = 0; s < STEPS; s++) {
+                assertEquals(aloneLow.get(s), togetherLow.get(s), 1e-6, "cut " + low + " step " + s);
+                assertEquals(aloneHigh.get(s), together.get(s), 1e-6, "cut " + high + " step " + s);
+            }
+        }
+    }
+
+    @Test
     void refusesClientsWithoutTheSecretAndAnswersMalformedFramesWithoutDying() throws Exception {
         try (NDManager root = NDManager.newBaseManager();
              SplitServer server = SplitServer.start(segment(root, 2), settings("s3cret"))) {
-            server.beginRound(0, 0, 1, List.of(0));
+            begin(server, root, 1, Map.of(0, 2));
             StepRequest good = request(root, 2, 0);
             StatusRuntimeException wrongSecret = rawExchange(server.port(), "guess", SplitProtocol.encode(good));
             assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, wrongSecret.getStatus().getCode());
@@ -91,6 +123,9 @@ class SplitExchangeTest {
             StatusRuntimeException wrongWidth = rawExchange(server.port(), "s3cret", SplitProtocol.encode(withHidden(good, 32)));
             assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, wrongWidth.getStatus().getCode());
             assertTrue(wrongWidth.getStatus().getDescription().contains("hidden size"), wrongWidth.getStatus().getDescription());
+            StatusRuntimeException wrongCut = rawExchange(server.port(), "s3cret", SplitProtocol.encode(request(root, 3, 0)));
+            assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, wrongCut.getStatus().getCode());
+            assertTrue(wrongCut.getStatus().getDescription().contains("its cut this round is 2"), wrongCut.getStatus().getDescription());
             assertThrows(MalformedFrameException.class, () -> new StepRequest("run", 0, 0, 0, 0, 0, 1, 2, 5, WireDtype.FP16,
                     good.batch(), good.time(), good.hidden(), good.activations(), good.lengths(), good.targetPositions(),
                     good.labels(), good.lossWeight()), "fp32 payload declared as fp16");
@@ -101,7 +136,7 @@ class SplitExchangeTest {
                 assertTrue(Float.isFinite(reply.loss()) && reply.loss() > 0);
                 assertEquals(good.activations().length, reply.gradient().length);
             }
-            assertEquals(1, server.endRound(java.util.Map.of(0, 1.0)).get(0).frames());
+            assertEquals(1, server.endRound().get(0).frames());
         }
     }
 
@@ -109,7 +144,7 @@ class SplitExchangeTest {
     void aStragglerOfAFailedAttemptCannotBreakTheRetriedRound() throws Exception {
         try (NDManager root = NDManager.newBaseManager();
              SplitServer server = SplitServer.start(segment(root, 2), settings("k"))) {
-            server.beginRound(0, 0, 1, List.of(0, 1));
+            begin(server, root, 1, Map.of(0, 2, 1, 2));
             try (SplitClient y = connect(server); SplitClient z = connect(server)) {
                 // attempt 0: both clients are served step 0, and their streams stay open
                 var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> y.exchange(withAttempt(request(root, 2, 0), 0)));
@@ -127,7 +162,7 @@ class SplitExchangeTest {
                     assertTrue(Float.isFinite(retried.get(30, TimeUnit.SECONDS).loss()));
                 }
             }
-            server.endRound(java.util.Map.of(0, 1.0, 1, 1.0));
+            server.endRound();
         }
     }
 
@@ -147,7 +182,7 @@ class SplitExchangeTest {
         try (NDManager root = NDManager.newBaseManager();
              SplitServer server = SplitServer.start(segment(root, 2), new ServerSettings("127.0.0.1", 0, "run", "k",
                      Duration.ofSeconds(30), 64 << 20, new ServerSettings.Tls(pem[0], pem[1])))) {
-            server.beginRound(0, 0, 1, List.of(0));
+            begin(server, root, 1, Map.of(0, 2));
             StepRequest good = request(root, 2, 0);
             try (SplitClient plain = SplitClient.connect("127.0.0.1", server.port(), "k", null, 64 << 20, Duration.ofSeconds(30))) {
                 assertThrows(SplitExchangeException.class, () -> plain.exchange(good), "plaintext against a TLS server");
@@ -156,7 +191,7 @@ class SplitExchangeTest {
                     64 << 20, Duration.ofSeconds(30))) {
                 assertTrue(Float.isFinite(client.exchange(good).loss()));
             }
-            server.endRound(java.util.Map.of(0, 1.0));
+            server.endRound();
         }
     }
 
@@ -201,29 +236,50 @@ class SplitExchangeTest {
 
     private static List<Double> split(List<TokenizedExample> data, int cut, WireDtype dtype) {
         try (NDManager root = NDManager.newBaseManager();
-             SplitServer server = SplitServer.start(segment(root, cut), settings("k"));
+             SplitServer server = SplitServer.start(segment(root, 1), settings("k"));
              DecoderModel model = SOURCE.load(ModelPart.client(SOURCE.config(), cut), root);
              LoraAdapters lora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, cut, SEED);
              AdamW opt = new AdamW(lora.parameters(), OPTIM, lora.manager());
              SplitClient client = SplitClient.connect("127.0.0.1", server.port(), "k", null, 64 << 20, Duration.ofSeconds(60))) {
-            server.beginRound(0, 0, STEPS, List.of(0));
-            BatchStep step = new SplitBatchStep(model, lora, 3, SEED, client,
-                    new SplitBatchStep.Route("run", 0, 0, 0, dtype, null));
-            EpochSampler sampler = new EpochSampler(data.size(), SEED);
-            List<Double> losses = new ArrayList<>();
-            for (int s = 0; s < STEPS; s++) {
-                losses.add(step.run(pick(data, sampler.next(8)), s).loss());
-                opt.step(OPTIM.lrAt(s, STEPS));
-            }
-            server.endRound(java.util.Map.of(0, 1.0));
+            begin(server, root, STEPS, Map.of(0, cut));
+            List<Double> losses = trainClient(model, lora, opt, client, 0, data, dtype);
+            server.endRound();
             return losses;
         }
     }
 
-    private static ServerSegment segment(NDManager root, int cut) {
-        DecoderModel model = SOURCE.load(ModelPart.server(SOURCE.config(), cut), root);
-        LoraAdapters lora = LoraAdapters.init(root, SOURCE.config(), SPEC, cut, SOURCE.config().numLayers(), SEED);
-        return new ServerSegment(model, lora, OPTIM, STEPS, 0.1);
+    /** STEPS local steps of one split client on its own batches; its per-step losses. */
+    private static List<Double> trainClient(DecoderModel model, LoraAdapters lora, AdamW opt, SplitClient client, int id,
+                                            List<TokenizedExample> data, WireDtype dtype) {
+        BatchStep step = new SplitBatchStep(model, lora, 3, SEED, client, new SplitBatchStep.Route("run", id, 0, 0, dtype, null),
+                SimulatedSpeed.FULL);
+        EpochSampler sampler = new EpochSampler(data.size(), SEED);
+        List<Double> losses = new ArrayList<>();
+        for (int s = 0; s < STEPS; s++) {
+            losses.add(step.run(pick(data, sampler.next(8)), s).loss());
+            opt.step(OPTIM.lrAt(s, STEPS));
+        }
+        return losses;
+    }
+
+    /**
+     * Opens round 0 for clients at the given cuts, with each cut's server adapters initialised as
+     * the whole model's would be.
+     */
+    private static void begin(SplitServer server, NDManager root, int steps, Map<Integer, Integer> cuts) {
+        Map<Integer, Map<String, float[]>> starts = new TreeMap<>();
+        for (int cut : cuts.values()) {
+            try (LoraAdapters init = LoraAdapters.init(root, SOURCE.config(), SPEC, cut, SOURCE.config().numLayers(), SEED)) {
+                starts.put(cut, init.toFloats());
+            }
+        }
+        server.beginRound(0, 0, steps, cuts, starts);
+    }
+
+    /** A server that serves every cut from {@code minCut} up. */
+    private static ServerSegment segment(NDManager root, int minCut) {
+        DecoderModel model = SOURCE.load(ModelPart.server(SOURCE.config(), minCut), root);
+        return new ServerSegment(model, ServerVersion.V2, cut -> SPEC, OPTIM, STEPS, 0.1);
     }
 
     private static ServerSettings settings(String secret) {

@@ -128,6 +128,21 @@ public final class LoraAdapters implements AutoCloseable {
         return "layers." + layer + "." + target.key();
     }
 
+    /**
+     * The spec of a set of adapter values: {@code like} with each layer's rank read from the shape
+     * of its A matrices (aggregates of holders of different ranks may change a layer's rank).
+     */
+    public static LoraSpec specOf(LoraSpec like, ModelConfig config, Map<String, float[]> values) {
+        Map<Integer, Integer> ranks = new TreeMap<>();
+        for (Map.Entry<String, float[]> e : values.entrySet()) {
+            if (e.getKey().endsWith(".lora_A")) {
+                int in = dims(config, targetOf(e.getKey()))[0];
+                ranks.put(layerOf(e.getKey()), e.getValue().length / in);
+            }
+        }
+        return like.withLayerRanks(ranks);
+    }
+
     /** The layer of a {@link #key} or of a tensor name under it ({@code layers.L.target.lora_A}). */
     public static int layerOf(String name) {
         return Integer.parseInt(name.split("\\.")[1]);

@@ -41,6 +41,26 @@ public record LoraSpec(Set<LoraTarget> targets, int rank, double alpha, double d
         return new LoraSpec(targets, rank, alpha, dropout, Map.of());
     }
 
+    /**
+     * This spec with SplitFT's reduced rank on both sides of a cut: {@code cutRank} for blocks
+     * cut-1 (the client's last) and cut (the server's first), the base rank elsewhere; 0 or the base
+     * rank means no reduction.
+     */
+    public LoraSpec atCut(int cut, int cutRank) {
+        return withLayerRanks(cutRank > 0 && cutRank != rank ? Map.of(cut - 1, cutRank, cut, cutRank) : Map.of());
+    }
+
+    /** This spec with the given per-layer ranks (the others get the base rank). */
+    public LoraSpec withLayerRanks(Map<Integer, Integer> ranks) {
+        Map<Integer, Integer> differing = new TreeMap<>();
+        ranks.forEach((layer, r) -> {
+            if (r != rank) {
+                differing.put(layer, r);
+            }
+        });
+        return new LoraSpec(targets, rank, alpha, dropout, differing);
+    }
+
     public int rank(int layer) {
         return layerRanks.getOrDefault(layer, rank);
     }
