@@ -86,7 +86,7 @@ class TrainConfigTest {
                 "splitft-stories260k-hetero.conf")) {
             Path conf = Path.of("..", "conf", name);
             // the recipes name a model directory users download; point them at the built-in one (4 blocks)
-            TrainConfig c = TrainConfig.load(conf, List.of("model=\"builtin:tiny-gpt2\"", "data.dir=\"/d\"", "splitft.maxCut=0",
+            TrainConfig c = TrainConfig.load(conf, List.of("model=\"builtin:tiny-gpt2\"", "data.dir=\"/d\"", "splitft.maxCut=0", "lora.targets=[q,v]",
                     "split.cut=" + (name.startsWith("e2e") ? 3 : 2)));
             assertTrue(c.train().localSteps() > 0, name);
         }
