@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
 import org.splitlora.config.RunMode;
 import org.splitlora.config.TrainConfig;
+import org.splitlora.datasets.EnumOption;
 import org.splitlora.federation.ClientSampler;
 import org.splitlora.federation.ClientShards;
 import org.splitlora.federation.RoundDriver;
@@ -29,7 +30,8 @@ import picocli.CommandLine.Model.CommandSpec;
                 "all modes alike). Prints JSON: tokens/s (median and every run), ms per client step by phase",
                 "(client forward/backward, transfer, server forward/backward, lock-step wait), bytes per",
                 "global step, and each mode's throughput relative to central. The first round of every run is",
-                "warm-up and not counted."})
+                "warm-up and not counted. For splitft, --policies compares cut policies on the same work: mean",
+                "round wall time, final validation loss and adapter bytes per round, each relative to the fixed cut."})
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--conf", description = "HOCON run configuration (as for train).")
@@ -40,6 +42,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--modes", split = ",", defaultValue = "central,sfl,fl", description = "Modes to compare (default: ${DEFAULT-VALUE}).")
     List<String> modes;
+
+    @Option(names = "--policies", split = ",", paramLabel = "P",
+            description = "splitft cut policies to compare when --modes has splitft (fixed, splitft, equalize; default: the configuration's).")
+    List<String> policies = new ArrayList<>();
 
     @Option(names = "--repeats", defaultValue = "3", description = "Runs per mode (default: ${DEFAULT-VALUE}).")
     int repeats;
@@ -55,29 +61,28 @@ final class BenchCommand implements Callable<Integer> {
         if (repeats < 1) {
             throw new IllegalArgumentException("--repeats must be >= 1");
         }
-        List<RunMode> runModes = modes.stream().map(RunMode::parse).toList();
+        List<Variant> variants = variants();
         TrainConfig base = TrainConfig.load(conf, sets);
         if (base.train().rounds() < 2) {
             throw new IllegalArgumentException("bench needs train.rounds >= 2 (the first round is warm-up)");
         }
         ModelSource source = ModelSource.of(base.model());
-        Map<RunMode, List<ThroughputRecorder>> runs = new LinkedHashMap<>();
+        Map<Variant, List<ThroughputRecorder>> runs = new LinkedHashMap<>();
         int perRound = ClientSampler.perRound(TrainCommand.manifest(base).clients.size(), base.federation().clientsPerRound(),
                 base.federation().clientFraction());
         try (SparkSession spark = TrainCommand.session("splitlora bench", base, perRound)) {
             ClientShards shards = ClientShards.open(spark, base.data().dir(), source.config(), source.tokenizerSpec(),
                     base.data().maxValidExamples());
             for (int rep = 0; rep < repeats; rep++) {
-                for (RunMode mode : runModes) {
-                    List<String> overrides = new ArrayList<>(sets);
-                    overrides.add("mode=" + mode.key());
-                    TrainConfig cfg = TrainConfig.load(conf, overrides);
+                for (Variant v : variants) {
+                    TrainConfig cfg = TrainConfig.load(conf, v.overrides(sets));
                     ThroughputRecorder rec = new ThroughputRecorder(1);
                     try (RoundDriver driver = new RoundDriver(spark, cfg, shards, rec)) {
                         driver.run();
                     }
-                    runs.computeIfAbsent(mode, k -> new ArrayList<>()).add(rec);
-                    System.err.printf("bench: %s run %d/%d: %.0f tokens/s%n", mode.key(), rep + 1, repeats, rec.tokensPerSecond());
+                    runs.computeIfAbsent(v, k -> new ArrayList<>()).add(rec);
+                    System.err.printf("bench: %s run %d/%d: %.0f tokens/s, %.2f s/round, val %.4f%n", v.label(), rep + 1, repeats,
+                            rec.tokensPerSecond(), rec.roundSeconds(), rec.lastValLoss());
                 }
             }
             shards.release();
@@ -92,7 +97,7 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Map<String, Object> report(TrainConfig base, int perRound, Map<RunMode, List<ThroughputRecorder>> runs) {
+    private Map<String, Object> report(TrainConfig base, int perRound, Map<Variant, List<ThroughputRecorder>> runs) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", base.model());
         r.put("data", base.data().dir());
@@ -105,31 +110,87 @@ final class BenchCommand implements Callable<Integer> {
         r.put("repeats", repeats);
         r.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(), "java", System.getProperty("java.version")));
         Map<String, Object> byMode = new LinkedHashMap<>();
-        Map<RunMode, Double> medians = new LinkedHashMap<>();
-        for (Map.Entry<RunMode, List<ThroughputRecorder>> e : runs.entrySet()) {
+        Map<Variant, Double> medians = new LinkedHashMap<>();
+        Map<Variant, double[]> roundSeconds = new LinkedHashMap<>();
+        Map<Variant, double[]> valLosses = new LinkedHashMap<>();
+        for (Map.Entry<Variant, List<ThroughputRecorder>> e : runs.entrySet()) {
             List<ThroughputRecorder> recs = e.getValue();
             double[] tps = recs.stream().mapToDouble(ThroughputRecorder::tokensPerSecond).toArray();
             double median = median(tps);
             medians.put(e.getKey(), median);
+            roundSeconds.put(e.getKey(), recs.stream().mapToDouble(ThroughputRecorder::roundSeconds).toArray());
+            valLosses.put(e.getKey(), recs.stream().mapToDouble(ThroughputRecorder::lastValLoss).toArray());
             ThroughputRecorder mid = recs.get(indexOfMedian(tps));
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("tokens_per_s", median);
             m.put("tokens_per_s_runs", tps);
+            m.put("round_seconds", median(roundSeconds.get(e.getKey())));
+            m.put("round_seconds_runs", roundSeconds.get(e.getKey()));
+            m.put("final_val_loss", median(valLosses.get(e.getKey())));
+            m.put("final_val_loss_runs", valLosses.get(e.getKey()));
             m.put("step_ms", mid.stepMillis());
             m.put("bytes_per_step", mid.bytesPerStep());
-            byMode.put(e.getKey().key(), m);
+            m.put("lora_bytes_per_round", mid.loraBytesPerRound());
+            byMode.put(e.getKey().label(), m);
         }
         r.put("modes", byMode);
-        if (medians.containsKey(RunMode.CENTRAL)) {
+        Variant central = new Variant(RunMode.CENTRAL, null);
+        if (medians.containsKey(central)) {
             Map<String, Double> ratios = new LinkedHashMap<>();
-            for (Map.Entry<RunMode, Double> e : medians.entrySet()) {
-                if (e.getKey() != RunMode.CENTRAL) {
-                    ratios.put(e.getKey().key() + "_vs_central", e.getValue() / medians.get(RunMode.CENTRAL));
+            for (Map.Entry<Variant, Double> e : medians.entrySet()) {
+                if (!e.getKey().equals(central)) {
+                    ratios.put(e.getKey().label() + "_vs_central", e.getValue() / medians.get(central));
                 }
             }
             r.put("tokens_per_s_ratio", ratios);
         }
+        Variant fixed = new Variant(RunMode.SPLITFT, "fixed");
+        if (roundSeconds.containsKey(fixed) && roundSeconds.size() > 1) {
+            Map<String, Object> vsFixed = new LinkedHashMap<>();
+            for (Variant v : roundSeconds.keySet()) {
+                if (v.mode() == RunMode.SPLITFT && !v.equals(fixed)) {
+                    vsFixed.put(v.label(), Map.of(
+                            "round_seconds_ratio", median(roundSeconds.get(v)) / median(roundSeconds.get(fixed)),
+                            "final_val_loss_ratio", median(valLosses.get(v)) / median(valLosses.get(fixed))));
+                }
+            }
+            r.put("splitft_vs_fixed_cut", vsFixed);
+        }
         return r;
+    }
+
+    /** A mode, and for splitft the cut policy (null: the configuration's). */
+    record Variant(RunMode mode, String policy) {
+        String label() {
+            return policy == null ? mode.key() : mode.key() + ":" + policy;
+        }
+
+        List<String> overrides(List<String> sets) {
+            List<String> out = new ArrayList<>(sets);
+            out.add("mode=" + mode.key());
+            if (policy != null) {
+                out.add("splitft.policy=" + policy);
+            }
+            return out;
+        }
+    }
+
+    private List<Variant> variants() {
+        List<Variant> out = new ArrayList<>();
+        for (String m : modes) {
+            RunMode mode = RunMode.parse(m);
+            if (mode == RunMode.SPLITFT && !policies.isEmpty()) {
+                for (String p : policies) {
+                    out.add(new Variant(mode, EnumOption.key(EnumOption.parse(TrainConfig.CutPolicyKind.class, p, "--policies"))));
+                }
+            } else {
+                out.add(new Variant(mode, null));
+            }
+        }
+        if (!policies.isEmpty() && out.stream().noneMatch(v -> v.policy() != null)) {
+            throw new IllegalArgumentException("--policies compares splitft cut policies: add splitft to --modes");
+        }
+        return out;
     }
 
     private static double median(double[] v) {

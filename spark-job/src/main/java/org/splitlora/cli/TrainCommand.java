@@ -34,7 +34,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Trains LoRA adapters in any mode (sfl, sl, fl, central) on a prepared dataset and",
+        description = {"Trains LoRA adapters in any mode (sfl, splitft, sl, fl, central) on a prepared dataset and",
                 "writes a run directory (run.json, metrics.jsonl). The configuration is HOCON: the file's",
                 "keys over the defaults (see conf/*.conf), then every --set on top."})
 final class TrainCommand implements Callable<Integer> {

@@ -10,7 +10,7 @@ import org.splitlora.train.StepTimings;
 /**
  * Sums what a benchmark reports over a run's rounds, skipping the first {@code warmupRounds}
  * (model loading, JIT, first native allocations): tokens and training seconds, client-steps and
- * their time by phase, global steps and bytes exchanged.
+ * their time by phase, global steps, bytes exchanged, adapter bytes; and the last validation loss.
  */
 public final class ThroughputRecorder implements RoundListener {
 
@@ -20,6 +20,9 @@ public final class ThroughputRecorder implements RoundListener {
     private long clientSteps;
     private long globalSteps;
     private long bytes;
+    private long loraBytes;
+    private int rounds;
+    private double lastValLoss = Double.NaN;
     private StepTimings timings = StepTimings.ZERO;
 
     public ThroughputRecorder(int warmupRounds) {
@@ -28,9 +31,14 @@ public final class ThroughputRecorder implements RoundListener {
 
     @Override
     public void onRound(RoundResult r) {
+        if (r.evaluated()) {
+            lastValLoss = r.valLoss();
+        }
         if (r.round() < warmupRounds) {
             return;
         }
+        rounds++;
+        loraBytes += r.loraBytesUp() + r.loraBytesDown();
         tokens += r.tokens();
         seconds += r.trainSeconds();
         bytes += r.bytesUp() + r.bytesDown();
@@ -67,5 +75,20 @@ public final class ThroughputRecorder implements RoundListener {
 
     public double seconds() {
         return seconds;
+    }
+
+    /** Mean training seconds of a counted round (its wall time without evaluation). */
+    public double roundSeconds() {
+        return seconds / Math.max(1, rounds);
+    }
+
+    /** Adapter bytes sent to and from the clients per counted round. */
+    public double loraBytesPerRound() {
+        return loraBytes / (double) Math.max(1, rounds);
+    }
+
+    /** The validation loss of the last evaluated round (NaN if none was). */
+    public double lastValLoss() {
+        return lastValLoss;
     }
 }

@@ -34,9 +34,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The split server the driver hosts: a gRPC service that runs the {@link ServerSegment} for the
  * clients of the current round. Clients advance in lock-step: the server waits until every client
- * due at (step, micro-batch) has sent its activations, serves them as one batch, and takes one
- * optimizer step per global step on the mean of the clients' gradients. The grouping depends only
- * on the round's clients, never on arrival order, so runs are reproducible.
+ * due at (step, micro-batch) has sent its activations, serves them (batched per server copy), and
+ * takes one optimizer step per global step on each copy, on the mean of its clients' gradients.
+ * The grouping depends only on the round's clients, never on arrival order, so runs are
+ * reproducible.
  *
  * <p>One worker thread owns the segment (PyTorch state is not shared across threads); gRPC threads
  * only decode frames and queue them. A frame of a newer Spark stage attempt rolls the segment back
