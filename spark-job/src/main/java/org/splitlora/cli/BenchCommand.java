@@ -113,6 +113,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<Variant, Double> medians = new LinkedHashMap<>();
         Map<Variant, double[]> roundSeconds = new LinkedHashMap<>();
         Map<Variant, double[]> valLosses = new LinkedHashMap<>();
+        Map<Variant, double[]> loraBytes = new LinkedHashMap<>();
         for (Map.Entry<Variant, List<ThroughputRecorder>> e : runs.entrySet()) {
             List<ThroughputRecorder> recs = e.getValue();
             double[] tps = recs.stream().mapToDouble(ThroughputRecorder::tokensPerSecond).toArray();
@@ -120,6 +121,7 @@ final class BenchCommand implements Callable<Integer> {
             medians.put(e.getKey(), median);
             roundSeconds.put(e.getKey(), recs.stream().mapToDouble(ThroughputRecorder::roundSeconds).toArray());
             valLosses.put(e.getKey(), recs.stream().mapToDouble(ThroughputRecorder::lastValLoss).toArray());
+            loraBytes.put(e.getKey(), recs.stream().mapToDouble(ThroughputRecorder::loraBytesPerRound).toArray());
             ThroughputRecorder mid = recs.get(indexOfMedian(tps));
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("tokens_per_s", median);
@@ -130,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
             m.put("final_val_loss_runs", valLosses.get(e.getKey()));
             m.put("step_ms", mid.stepMillis());
             m.put("bytes_per_step", mid.bytesPerStep());
-            m.put("lora_bytes_per_round", mid.loraBytesPerRound());
+            m.put("lora_bytes_per_round", median(loraBytes.get(e.getKey())));
             byMode.put(e.getKey().label(), m);
         }
         r.put("modes", byMode);
@@ -151,7 +153,8 @@ final class BenchCommand implements Callable<Integer> {
                 if (v.mode() == RunMode.SPLITFT && !v.equals(fixed)) {
                     vsFixed.put(v.label(), Map.of(
                             "round_seconds_ratio", median(roundSeconds.get(v)) / median(roundSeconds.get(fixed)),
-                            "final_val_loss_ratio", median(valLosses.get(v)) / median(valLosses.get(fixed))));
+                            "final_val_loss_ratio", median(valLosses.get(v)) / median(valLosses.get(fixed)),
+                            "lora_bytes_ratio", median(loraBytes.get(v)) / median(loraBytes.get(fixed))));
                 }
             }
             r.put("splitft_vs_fixed_cut", vsFixed);

@@ -37,11 +37,11 @@ public final class BlockAggregation {
 
     /**
      * Aggregates {@code holders}; a block no one held this round keeps its value in {@code
-     * previous}. {@code alpha} is the LoRA alpha (scaling alpha / rank); {@code seed} fills
-     * directions an aggregate leaves empty.
+     * previous}. The LoRA scaling of a block is alpha / its rank, with alpha common to all holders;
+     * {@code seed} fills directions an aggregate leaves empty.
      */
     public static Result aggregate(List<Holder> holders, Map<String, float[]> previous, TrainConfig.Aggregation how,
-                                   double alpha, ModelConfig config, long seed) {
+                                   ModelConfig config, long seed) {
         TreeSet<String> blocks = new TreeSet<>();
         for (Holder h : holders) {
             blocks.addAll(bases(h.lora()));
@@ -61,13 +61,13 @@ public final class BlockAggregation {
                 out.put(base + ".lora_B", previous.get(base + ".lora_B"));
                 continue;
             }
-            worst = Math.max(worst, block(base, having, how, alpha, config, seed, out));
+            worst = Math.max(worst, block(base, having, how, config, seed, out));
         }
         return new Result(out, worst);
     }
 
-    private static double block(String base, List<Holder> having, TrainConfig.Aggregation how, double alpha,
-                                ModelConfig config, long seed, Map<String, float[]> out) {
+    private static double block(String base, List<Holder> having, TrainConfig.Aggregation how, ModelConfig config, long seed,
+                                Map<String, float[]> out) {
         int[] io = LoraAdapters.dims(config, LoraAdapters.targetOf(base));
         int[] ranks = new int[having.size()];
         int rank = 0;
@@ -99,7 +99,10 @@ public final class BlockAggregation {
         for (int i = 0; i < having.size(); i++) {
             Holder h = having.get(i);
             // holder i's update is (alpha / r_i)·B_i·A_i; in units of the result's scaling alpha / rank
-            double coefficient = h.weight() / total * rank / ranks[i];
+            double coefficient = h.weight() / total;
+            if (ranks[i] != rank) {
+                coefficient *= (double) rank / ranks[i];
+            }
             factors.add(new DeltaWeights.Factors(DeltaWeights.matrix(h.lora().get(base + ".lora_B"), io[1], ranks[i]),
                     DeltaWeights.matrix(h.lora().get(base + ".lora_A"), ranks[i], io[0]), coefficient));
         }
@@ -111,9 +114,10 @@ public final class BlockAggregation {
 
     /**
      * The adapters of layers [from, to) at the ranks of {@code spec}: each block of {@code
-     * aggregate} as is when its rank matches, else re-factored with the same update
-     * (alpha/r)·B·A — truncated by SVD to a smaller rank, or padded to a larger one with fresh A
-     * rows and zero B columns (exact).
+     * aggregate} as is when its rank matches, else with the same update (alpha/r)·B·A at the new
+     * rank — truncated by SVD to a smaller rank (the best approximation), or padded to a larger one
+     * by keeping A and B (B rescaled for the new alpha/r), adding fresh A rows and zero B columns
+     * (exact).
      */
     public static Result toSpec(Map<String, float[]> aggregate, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
         Map<String, float[]> out = new TreeMap<>();
@@ -134,6 +138,10 @@ public final class BlockAggregation {
                     out.put(base + ".lora_B", b);
                     continue;
                 }
+                if (want > have) {
+                    pad(base, a, b, io, have, want, fill(seed, base), out);
+                    continue;
+                }
                 DeltaWeights.Factors one = new DeltaWeights.Factors(DeltaWeights.matrix(b, io[1], have),
                         DeltaWeights.matrix(a, have, io[0]), (double) want / have);
                 DeltaWeights.Refactored r = DeltaWeights.refactor(List.of(one), want, fill(seed, base));
@@ -143,6 +151,25 @@ public final class BlockAggregation {
             }
         }
         return new Result(out, worst);
+    }
+
+    /** A [have, in] and B [out, have] as rank {@code want}: (alpha/want)·B'·A' = (alpha/have)·B·A. */
+    private static void pad(String base, float[] a, float[] b, int[] io, int have, int want, SplittableRandom fill,
+                            Map<String, float[]> out) {
+        float[] a2 = java.util.Arrays.copyOf(a, want * io[0]);
+        double bound = 1 / Math.sqrt(io[0]);
+        for (int i = have * io[0]; i < a2.length; i++) {
+            a2[i] = (float) ((fill.nextDouble() * 2 - 1) * bound);
+        }
+        float[] b2 = new float[io[1] * want];
+        float scale = (float) ((double) want / have);
+        for (int row = 0; row < io[1]; row++) {
+            for (int c = 0; c < have; c++) {
+                b2[row * want + c] = b[row * have + c] * scale;
+            }
+        }
+        out.put(base + ".lora_A", a2);
+        out.put(base + ".lora_B", b2);
     }
 
     private static int rankOf(Holder h, String base, int[] io) {

@@ -271,8 +271,7 @@ public final class RoundDriver implements AutoCloseable {
                 }
             }
         }
-        BlockAggregation.Result agg = BlockAggregation.aggregate(holders, global, cfg.federation().aggregation(),
-                cfg.lora().alpha(), config, seed);
+        BlockAggregation.Result agg = BlockAggregation.aggregate(holders, global, cfg.federation().aggregation(), config, seed);
         global = agg.adapters();
         remember(updates);
         return new Aggregate(updates, serverState, startTruncation, agg.truncationError());

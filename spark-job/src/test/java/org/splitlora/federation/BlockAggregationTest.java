@@ -40,7 +40,7 @@ class BlockAggregationTest {
                 holder("c0", 1, Q, randomFloats(rng, D * 4), a),
                 holder("c1", 2, Q, randomFloats(rng, D * 4), a),
                 holder("c2", 3, Q, randomFloats(rng, D * 4), a));
-        BlockAggregation.Result r = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG_SVD, ALPHA, CONFIG, 7);
+        BlockAggregation.Result r = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG_SVD, CONFIG, 7);
         RealMatrix exact = weightedDelta(holders, Q);
         assertEquals(0, delta(r.adapters(), Q).subtract(exact).getFrobeniusNorm() / exact.getFrobeniusNorm(), 1e-5);
         assertEquals(0, r.truncationError(), 1e-5);
@@ -53,7 +53,7 @@ class BlockAggregationTest {
                 holder("c0", 1, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)),
                 holder("c1", 2, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)),
                 holder("c2", 3, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)));
-        BlockAggregation.Result r = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG_SVD, ALPHA, CONFIG, 7);
+        BlockAggregation.Result r = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG_SVD, CONFIG, 7);
         RealMatrix exact = weightedDelta(holders, Q);
         RealMatrix best = bestApproximation(exact, 2);
         assertEquals(0, delta(r.adapters(), Q).subtract(best).getFrobeniusNorm() / best.getFrobeniusNorm(), 1e-5);
@@ -61,7 +61,7 @@ class BlockAggregationTest {
         assertTrue(r.truncationError() > 0.01, "three random rank-2 updates do not fit rank 2");
 
         // plain FedAvg of A and B is a different update, further from the exact mean
-        BlockAggregation.Result plain = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG, ALPHA, CONFIG, 7);
+        BlockAggregation.Result plain = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG, CONFIG, 7);
         assertTrue(delta(plain.adapters(), Q).subtract(exact).getFrobeniusNorm() > delta(r.adapters(), Q).subtract(exact).getFrobeniusNorm());
     }
 
@@ -73,7 +73,7 @@ class BlockAggregationTest {
                 holder("client at cut 1", 5, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)),
                 holder("server copy", 3, Q, randomFloats(rng, D * 4), randomFloats(rng, 4 * D)));
         // FEDAVG asks for A/B averaging, impossible across ranks: the mixed block goes to ΔW space anyway
-        BlockAggregation.Result r = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG, ALPHA, CONFIG, 7);
+        BlockAggregation.Result r = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG, CONFIG, 7);
         assertEquals(4 * D, r.adapters().get(Q + ".lora_A").length);
         RealMatrix exact = weightedDelta(holders, Q);
         RealMatrix best = bestApproximation(exact, 4);
@@ -97,7 +97,7 @@ class BlockAggregationTest {
         assertEquals(0, delta(down.adapters(), Q).subtract(best).getFrobeniusNorm() / best.getFrobeniusNorm(), 1e-5);
         assertEquals(full.subtract(best).getFrobeniusNorm() / full.getFrobeniusNorm(), down.truncationError(), 1e-6);
 
-        // up to rank 6: exact, with the new directions' B zero and A fresh (so they can learn)
+        // up to rank 6: exact, keeping A and B (B rescaled for alpha/6), the new directions' B zero and A fresh (so they can learn)
         BlockAggregation.Result up = BlockAggregation.toSpec(aggregate, base.withLayerRanks(Map.of(0, 6)), 0, 1, CONFIG, 9);
         assertEquals(0, delta(up.adapters(), Q).subtract(full).getFrobeniusNorm() / full.getFrobeniusNorm(), 1e-5);
         assertEquals(0, up.truncationError(), 1e-9);
@@ -107,6 +107,8 @@ class BlockAggregationTest {
             assertEquals(0, b[row * 6 + 5], 0);
         }
         assertNotEquals(0, a[5 * D], 0);
+        assertEquals(aggregate.get(Q + ".lora_A")[3], a[3], 0);
+        assertEquals(aggregate.get(Q + ".lora_B")[4 * 2 + 1] * 1.5f, b[6 * 2 + 1], 1e-7);
 
         // the same rank: the very same values
         assertSame(aggregate.get(Q + ".lora_A"), BlockAggregation.toSpec(aggregate, base, 0, 1, CONFIG, 9).adapters().get(Q + ".lora_A"));
@@ -120,7 +122,7 @@ class BlockAggregationTest {
         Map<String, float[]> previous = new TreeMap<>();
         previous.put(k + ".lora_A", randomFloats(rng, 4 * D));
         previous.put(k + ".lora_B", randomFloats(rng, D * 4));
-        BlockAggregation.Result r = BlockAggregation.aggregate(List.of(only), previous, TrainConfig.Aggregation.FEDAVG_SVD, ALPHA,
+        BlockAggregation.Result r = BlockAggregation.aggregate(List.of(only), previous, TrainConfig.Aggregation.FEDAVG_SVD,
                 CONFIG, 7);
         assertArrayEquals(only.lora().get(Q + ".lora_A"), r.adapters().get(Q + ".lora_A"));
         assertArrayEquals(only.lora().get(Q + ".lora_B"), r.adapters().get(Q + ".lora_B"));
