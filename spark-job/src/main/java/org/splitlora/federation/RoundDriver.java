@@ -167,7 +167,7 @@ public final class RoundDriver implements AutoCloseable {
                 Map<Integer, Integer> roundCuts = cfg.mode().split() ? cutsOf(clients) : Map.of();
                 Aggregate agg = switch (cfg.mode()) {
                     case CENTRAL -> central.round(round);
-                    case FL, SFL, SPLITFT -> parallelRound(round, clients);
+                    case FL, SFL, SPLITFT -> train(round, round * cfg.train().localSteps(), clients);
                     case SL -> sequentialRound(round, clients);
                 };
                 List<CutDecision> decisions = moveCuts(round, agg.updates());
@@ -198,11 +198,6 @@ public final class RoundDriver implements AutoCloseable {
             out.put(c, cuts.get(c));
         }
         return out;
-    }
-
-    private Aggregate parallelRound(int round, List<Integer> clients) {
-        int first = round * cfg.train().localSteps();
-        return train(round, first, clients);
     }
 
     /** Vanilla split learning: clients in a seeded order, each continuing from the previous one's adapters. */
@@ -358,8 +353,7 @@ public final class RoundDriver implements AutoCloseable {
         long tokens = 0;
         long up = 0;
         long down = 0;
-        long loraUp = 0;
-        long loraDown = 0;
+        long loraBytes = 0;
         for (ClientUpdate u : agg.updates()) {
             loss += u.meanLoss();
             tokens += u.tokens();
@@ -368,13 +362,12 @@ public final class RoundDriver implements AutoCloseable {
             if (cfg.mode() != RunMode.CENTRAL) {
                 // a client gets its start adapters and returns ones of the same shapes
                 for (float[] t : u.lora().values()) {
-                    loraUp += 4L * t.length;
+                    loraBytes += 4L * t.length;
                 }
             }
         }
-        loraDown = loraUp;
         return new RoundResult(round, rounds, cfg.mode(), clients, loss / agg.updates().size(), val, tokens, trainSeconds,
-                seconds, elapsed, up, down, loraUp, loraDown, agg.updates(), roundCuts, decisions, agg.startTruncation(),
+                seconds, elapsed, up, down, loraBytes, loraBytes, agg.updates(), roundCuts, decisions, agg.startTruncation(),
                 agg.aggregateTruncation(), global, LoraAdapters.specOf(cfg.lora(), config, global), state);
     }
 

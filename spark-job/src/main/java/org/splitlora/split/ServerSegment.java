@@ -126,13 +126,10 @@ public final class ServerSegment implements AutoCloseable {
                 }
                 c = newCopy(e.getValue(), startByCut.get(e.getValue()));
                 copies.put(key, c);
+            } else if (c.clients.isEmpty()) {
+                c.lora.loadFloats(startByCut.get(c.cut)); // a kept copy, loaded once however many clients share it
             }
             c.clients.add(e.getKey());
-        }
-        for (Copy c : copies.values()) {
-            if (!c.clients.isEmpty()) {
-                c.lora.loadFloats(startByCut.get(c.cut));
-            }
         }
     }
 

@@ -223,14 +223,7 @@ class SplitExchangeTest {
              DecoderModel model = SOURCE.loadWhole(root);
              LoraAdapters lora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, SOURCE.config().numLayers(), SEED);
              AdamW opt = new AdamW(lora.parameters(), OPTIM, lora.manager())) {
-            BatchStep step = new LocalBatchStep(model, lora, 3, 0.1, SEED);
-            EpochSampler sampler = new EpochSampler(data.size(), SEED);
-            List<Double> losses = new ArrayList<>();
-            for (int s = 0; s < STEPS; s++) {
-                losses.add(step.run(pick(data, sampler.next(8)), s).loss());
-                opt.step(OPTIM.lrAt(s, STEPS));
-            }
-            return losses;
+            return train(new LocalBatchStep(model, lora, 3, 0.1, SEED), opt, data);
         }
     }
 
@@ -251,8 +244,12 @@ class SplitExchangeTest {
     /** STEPS local steps of one split client on its own batches; its per-step losses. */
     private static List<Double> trainClient(DecoderModel model, LoraAdapters lora, AdamW opt, SplitClient client, int id,
                                             List<TokenizedExample> data, WireDtype dtype) {
-        BatchStep step = new SplitBatchStep(model, lora, 3, SEED, client, new SplitBatchStep.Route("run", id, 0, 0, dtype, null),
-                SimulatedSpeed.FULL);
+        return train(new SplitBatchStep(model, lora, 3, SEED, client, new SplitBatchStep.Route("run", id, 0, 0, dtype, null),
+                SimulatedSpeed.FULL), opt, data);
+    }
+
+    /** STEPS steps of 8 seeded examples each; the per-step losses. */
+    private static List<Double> train(BatchStep step, AdamW opt, List<TokenizedExample> data) {
         EpochSampler sampler = new EpochSampler(data.size(), SEED);
         List<Double> losses = new ArrayList<>();
         for (int s = 0; s < STEPS; s++) {
