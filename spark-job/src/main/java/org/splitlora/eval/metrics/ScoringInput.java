@@ -27,7 +27,7 @@ import org.apache.commons.csv.CSVRecord;
 public record ScoringInput(List<List<String>> references, List<String> hypotheses) {
 
     public static ScoringInput read(Path refsFile, Path hypsFile) {
-        Map<String, List<String>> byMr = isCsv(refsFile) ? refsFromCsv(refsFile) : null;
+        Map<String, List<String>> byMr = isCsv(refsFile) ? e2eReferences(refsFile) : null;
         List<List<String>> refs = byMr != null ? new ArrayList<>(byMr.values()) : refsFromText(refsFile);
         List<String> hyps;
         if (isCsv(hypsFile)) {
@@ -77,7 +77,8 @@ public record ScoringInput(List<List<String>> references, List<String> hypothese
         return groups;
     }
 
-    private static Map<String, List<String>> refsFromCsv(Path file) {
+    /** An E2E CSV's references grouped by MR, in order of first appearance. */
+    public static Map<String, List<String>> e2eReferences(Path file) {
         Map<String, List<String>> byMr = new LinkedHashMap<>();
         for (CSVRecord row : csv(file, "ref")) {
             byMr.computeIfAbsent(row.get("mr").strip(), k -> new ArrayList<>()).add(row.get("ref").strip());

@@ -18,7 +18,7 @@ public record GenerationConfig(
         double lengthPenalty,
         int noRepeatNgramSize,
         boolean earlyStopping,
-        Set<Integer> eosTokenIds) {
+        Set<Integer> eosTokenIds) implements java.io.Serializable {
 
     public enum Strategy { GREEDY, SAMPLE, BEAM }
 

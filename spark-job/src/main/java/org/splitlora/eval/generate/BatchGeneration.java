@@ -1,0 +1,84 @@
+package org.splitlora.eval.generate;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.splitlora.datasets.format.PromptCompletionFormat;
+import org.splitlora.datasets.tokenize.TextTokenizer;
+import org.splitlora.model.DecoderModel;
+import org.splitlora.model.ModelSource;
+import org.splitlora.model.generate.GenerationConfig;
+import org.splitlora.model.generate.Generator;
+import org.splitlora.model.lora.LoraAdapters;
+
+/**
+ * Batch generation over many prompts (the model's context text, e.g. an E2E MR's), either in
+ * this process or as a Spark job: the prompts are split into partitions, and each executor loads
+ * the base model and the broadcast adapter once (per JVM) and maps its prompts to outputs.
+ * Decoding is deterministic, so both give the same outputs.
+ */
+public final class BatchGeneration {
+
+    /** Schema of the output: the prompt's position in the input, the prompt, the output text. */
+    public static final StructType SCHEMA = new StructType()
+            .add("index", DataTypes.IntegerType, false)
+            .add("context", DataTypes.StringType, false)
+            .add("output", DataTypes.StringType, false);
+
+    private BatchGeneration() {
+    }
+
+    /** Outputs for {@code contexts}, in order, generated in this process. */
+    public static List<String> local(String model, AdapterWeights adapter, GenerationConfig cfg, List<String> contexts) {
+        List<String> out = new ArrayList<>();
+        generate(model, adapter, cfg, contexts.iterator()).forEachRemaining(out::add);
+        return out;
+    }
+
+    /** A Spark job generating for {@code contexts} in {@code partitions} tasks; rows follow {@link #SCHEMA}. */
+    public static Dataset<Row> onExecutors(SparkSession spark, String model, AdapterWeights adapter, GenerationConfig cfg,
+                                           List<String> contexts, int partitions) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Broadcast<AdapterWeights> weights = jsc.broadcast(adapter);
+        List<Row> input = new ArrayList<>();
+        for (int i = 0; i < contexts.size(); i++) {
+            input.add(RowFactory.create(i, contexts.get(i)));
+        }
+        JavaRDD<Row> rows = jsc.parallelize(input, Math.max(1, Math.min(partitions, contexts.size())))
+                .mapPartitions(it -> {
+                    List<Row> part = new ArrayList<>();
+                    it.forEachRemaining(part::add);
+                    Iterator<String> outputs = generate(model, weights.value(), cfg,
+                            part.stream().map(r -> r.getString(1)).iterator());
+                    List<Row> out = new ArrayList<>();
+                    for (Row r : part) {
+                        out.add(RowFactory.create(r.getInt(0), r.getString(1), outputs.next()));
+                    }
+                    return out.iterator();
+                });
+        return spark.createDataFrame(rows, SCHEMA);
+    }
+
+    private static Iterator<String> generate(String model, AdapterWeights adapter, GenerationConfig cfg, Iterator<String> contexts) {
+        DecoderModel base = ExecutorModels.model(model);
+        LoraAdapters lora = ExecutorModels.adapter(model, adapter);
+        Generator generator = new Generator(base, lora);
+        List<String> out = new ArrayList<>();
+        try (TextTokenizer tok = ModelSource.of(model).tokenizer()) {
+            while (contexts.hasNext()) {
+                int[] prompt = PromptCompletionFormat.encodePrompt(tok, contexts.next());
+                out.add(tok.decode(generator.generate(prompt, cfg).tokens()).strip());
+            }
+        }
+        return out.iterator();
+    }
+}
