@@ -34,25 +34,35 @@ class MemorySoakTest {
         }
         LoraSpec spec = LoraSpec.of(EnumSet.of(LoraTarget.Q, LoraTarget.V), 4, 32, 0.1);
         TrainOptions opts = new TrainOptions(2, 2, 0, 2000, new OptimizerConfig(2e-4, 0.9, 0.999, 1e-6, 0.01, 10, 1.0), 0.1, 3, 500);
-        long[] rss = new long[4];
+        long[] rss = new long[8];
         try (NDManager root = NDManager.newBaseManager();
              DecoderModel model = source.loadWhole(root);
              LoraAdapters lora = LoraAdapters.init(root, source.config(), spec, 0, 4, 3)) {
             new CentralTrainer(model, lora, opts).fit(data, data.subList(0, 8), new TrainListener() {
                 @Override
                 public void onStep(StepResult s) {
-                    if (s.step() % 500 == 0) {
-                        rss[s.step() / 500 - 1] = rssKb();
+                    if (s.step() % 250 == 0) {
+                        rss[s.step() / 250 - 1] = rssKb();
                     }
                 }
             });
         }
-        System.err.printf("soak RSS (MB) at steps 500/1000/1500/2000: %.1f %.1f %.1f %.1f%n",
-                rss[0] / 1024.0, rss[1] / 1024.0, rss[2] / 1024.0, rss[3] / 1024.0);
+        StringBuilder trace = new StringBuilder();
+        for (long kb : rss) {
+            trace.append(String.format(java.util.Locale.ROOT, " %.1f", kb / 1024.0));
+        }
+        System.err.println("soak RSS (MB) every 250 steps:" + trace);
         // After warm-up (allocator arenas, the capped pool of direct staging buffers that GC frees) RSS
-        // must plateau: leaking one small activation per step (≥ 16 KB) would add ≥ 16 MB over the
-        // last 1000 steps.
-        assertTrue(rss[3] - rss[1] < 16 * 1024, "RSS grew from " + rss[1] + " KB to " + rss[3] + " KB");
+        // must plateau. It swings by tens of MB as GC frees direct buffers, so compare the medians
+        // of steps 500-1000 and 1500-2000: leaking a forward pass's worth of tensors per step
+        // (>= 32 KB) moves them >= 32 MB apart; a swing moves one sample, not a median.
+        long before = median(rss[1], rss[2], rss[3]);
+        long after = median(rss[5], rss[6], rss[7]);
+        assertTrue(after - before < 32 * 1024, "RSS median grew from " + before + " KB to " + after + " KB:" + trace + " MB");
+    }
+
+    private static long median(long a, long b, long c) {
+        return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
     }
 
     static long rssKb() {
