@@ -26,7 +26,6 @@ import org.splitlora.model.DecoderModel;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
 import org.splitlora.model.lora.LoraAdapters;
-import org.splitlora.model.peft.PeftAdapter;
 import org.splitlora.train.EvalResult;
 import org.splitlora.train.Evaluator;
 import picocli.CommandLine.Command;
@@ -107,7 +106,7 @@ final class EvalCommand implements Callable<Integer> {
         result.put("model", model);
         result.put("adapter", adapter == null ? null : adapter.toString());
         if (metrics.contains("ppl")) {
-            result.putAll(perplexity(source, refsByMr));
+            result.putAll(perplexity(source, weights, refsByMr));
         }
         if (metrics.contains("e2e")) {
             result.putAll(e2e(source, weights, refsByMr));
@@ -123,7 +122,7 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Map<String, Object> perplexity(ModelSource source, Map<String, List<String>> refsByMr) {
+    private Map<String, Object> perplexity(ModelSource source, AdapterWeights weights, Map<String, List<String>> refsByMr) {
         List<TokenizedExample> examples = new ArrayList<>();
         try (TextTokenizer tok = source.tokenizer()) {
             long id = 0;
@@ -139,7 +138,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         try (NDManager root = NDManager.newBaseManager();
              DecoderModel m = source.loadWhole(root);
-             LoraAdapters lora = adapter == null ? null : PeftAdapter.load(adapter, source.config(), root)) {
+             LoraAdapters lora = weights == null ? null : weights.load(source.config(), root)) {
             EvalResult r = Evaluator.evaluate(m, lora, examples, 8);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("examples", examples.size());

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,10 +28,7 @@ class KillResumeTest {
 
     @Test
     void aKilledRunResumesToTheUninterruptedLosses() throws Exception {
-        Path csv = tmp.resolve("e2e.csv");
-        try (Stream<String> lines = Files.lines(Fixtures.shared().resolve("e2e/trainset.csv"))) {
-            Files.write(csv, lines.limit(121).toList());
-        }
+        Path csv = Fixtures.e2eTrainHead(tmp.resolve("e2e.csv"), 120);
         Path data = tmp.resolve("data");
         CliRun prepared = CliRun.of("prepare", "--input", csv.toString(), "--format", "e2e", "--tokenizer",
                 Fixtures.stories260k().toString(), "--clients", "3", "--out", data.toString());

@@ -35,10 +35,7 @@ class FederationTest {
 
     @BeforeAll
     static void prepare() throws IOException {
-        Path csv = tmp.resolve("e2e.csv");
-        try (Stream<String> lines = Files.lines(Fixtures.shared().resolve("e2e/trainset.csv"))) {
-            Files.write(csv, lines.limit(161).toList());
-        }
+        Path csv = Fixtures.e2eTrainHead(tmp.resolve("e2e.csv"), 160);
         oneClient = prepared(csv, 1);
         threeClients = prepared(csv, 3);
     }

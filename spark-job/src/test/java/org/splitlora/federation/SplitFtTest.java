@@ -31,10 +31,7 @@ class SplitFtTest {
 
     @BeforeAll
     static void prepare() throws IOException {
-        Path csv = tmp.resolve("e2e.csv");
-        try (Stream<String> lines = Files.lines(Fixtures.shared().resolve("e2e/trainset.csv"))) {
-            Files.write(csv, lines.limit(241).toList());
-        }
+        Path csv = Fixtures.e2eTrainHead(tmp.resolve("e2e.csv"), 240);
         data = tmp.resolve("data");
         CliRun r = CliRun.of("prepare", "--input", csv.toString(), "--format", "e2e", "--tokenizer", Fixtures.stories260k().toString(),
                 "--clients", "3", "--partition", "length-dirichlet", "--alpha", "0.1", "--min-examples", "8", "--out", data.toString());

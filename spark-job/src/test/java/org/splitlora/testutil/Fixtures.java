@@ -1,7 +1,9 @@
 package org.splitlora.testutil;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 /** Paths into ../shared/fixtures (real data the tests read; the product never needs it). */
 public final class Fixtures {
@@ -18,6 +20,13 @@ public final class Fixtures {
             throw new IllegalStateException("test fixtures not found at " + dir.toAbsolutePath());
         }
         return dir.resolve("fixtures");
+    }
+
+    /** Writes the E2E train set's header and first {@code rows} rows (single-line rows) to {@code target}. */
+    public static Path e2eTrainHead(Path target, int rows) throws IOException {
+        try (Stream<String> lines = Files.lines(shared().resolve("e2e/trainset.csv"))) {
+            return Files.write(target, lines.limit(rows + 1L).toList());
+        }
     }
 
     public static Path stories260k() {

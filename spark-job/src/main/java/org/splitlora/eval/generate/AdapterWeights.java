@@ -25,7 +25,8 @@ public record AdapterWeights(LoraSpec spec, Map<String, float[]> values, String 
         return new AdapterWeights(l.spec(), sorted, digest(l.spec(), sorted));
     }
 
-    LoraAdapters load(ModelConfig config, NDManager parent) {
+    /** The adapters over all layers of the model, owned by {@code parent}. */
+    public LoraAdapters load(ModelConfig config, NDManager parent) {
         return LoraAdapters.fromFloats(parent, config, spec, 0, config.numLayers(), values);
     }
 

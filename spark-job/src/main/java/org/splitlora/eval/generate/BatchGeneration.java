@@ -1,7 +1,6 @@
 package org.splitlora.eval.generate;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -39,9 +38,7 @@ public final class BatchGeneration {
 
     /** Outputs for {@code contexts}, in order, generated in this process. */
     public static List<String> local(String model, AdapterWeights adapter, GenerationConfig cfg, List<String> contexts) {
-        List<String> out = new ArrayList<>();
-        generate(model, adapter, cfg, contexts.iterator()).forEachRemaining(out::add);
-        return out;
+        return generate(model, adapter, cfg, contexts);
     }
 
     /** A Spark job generating for {@code contexts} in {@code partitions} tasks; rows follow {@link #SCHEMA}. */
@@ -57,28 +54,27 @@ public final class BatchGeneration {
                 .mapPartitions(it -> {
                     List<Row> part = new ArrayList<>();
                     it.forEachRemaining(part::add);
-                    Iterator<String> outputs = generate(model, weights.value(), cfg,
-                            part.stream().map(r -> r.getString(1)).iterator());
+                    List<String> outputs = generate(model, weights.value(), cfg, part.stream().map(r -> r.getString(1)).toList());
                     List<Row> out = new ArrayList<>();
-                    for (Row r : part) {
-                        out.add(RowFactory.create(r.getInt(0), r.getString(1), outputs.next()));
+                    for (int i = 0; i < part.size(); i++) {
+                        out.add(RowFactory.create(part.get(i).getInt(0), part.get(i).getString(1), outputs.get(i)));
                     }
                     return out.iterator();
                 });
         return spark.createDataFrame(rows, SCHEMA);
     }
 
-    private static Iterator<String> generate(String model, AdapterWeights adapter, GenerationConfig cfg, Iterator<String> contexts) {
+    private static List<String> generate(String model, AdapterWeights adapter, GenerationConfig cfg, List<String> contexts) {
         DecoderModel base = ExecutorModels.model(model);
         LoraAdapters lora = ExecutorModels.adapter(model, adapter);
         Generator generator = new Generator(base, lora);
         List<String> out = new ArrayList<>();
         try (TextTokenizer tok = ModelSource.of(model).tokenizer()) {
-            while (contexts.hasNext()) {
-                int[] prompt = PromptCompletionFormat.encodePrompt(tok, contexts.next());
+            for (String context : contexts) {
+                int[] prompt = PromptCompletionFormat.encodePrompt(tok, context);
                 out.add(tok.decode(generator.generate(prompt, cfg).tokens()).strip());
             }
         }
-        return out.iterator();
+        return out;
     }
 }

@@ -35,7 +35,12 @@ public final class E2eScorer {
 
     /** PTB tokens, lower-cased, without the punctuation tokens the COCO evaluation drops. */
     static List<String> cocoTokens(String text) {
-        return PtbTokenizer.tokenize(text).stream().filter(t -> !COCO_PUNCTUATION.contains(t)).toList();
+        return withoutCocoPunctuation(PtbTokenizer.tokenize(text));
+    }
+
+    /** The tokens the COCO evaluation keeps of a PTB tokenization. */
+    static List<String> withoutCocoPunctuation(List<String> ptbTokens) {
+        return ptbTokens.stream().filter(t -> !COCO_PUNCTUATION.contains(t)).toList();
     }
 
     private static List<List<List<String>>> tokenizeGroups(List<List<String>> groups, Function<String, List<String>> tokenizer) {

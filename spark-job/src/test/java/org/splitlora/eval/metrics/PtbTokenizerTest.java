@@ -58,15 +58,10 @@ class PtbTokenizerTest {
     private static List<String> coreNlpCocoTokens(String line) {
         Tokenizer<?> tok = PTBTokenizer.factory(new WordTokenFactory(), "")
                 .getTokenizer(new StringReader(line));
-        List<String> out = new ArrayList<>();
-        Set<String> drop = Set.of("''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":", "-",
-                "--", "...", ";");
+        List<String> tokens = new ArrayList<>();
         while (tok.hasNext()) {
-            String t = tok.next().toString().toLowerCase(java.util.Locale.ROOT); // what its -lowerCase does
-            if (!drop.contains(t)) {
-                out.add(t);
-            }
+            tokens.add(tok.next().toString().toLowerCase(java.util.Locale.ROOT)); // what its -lowerCase does
         }
-        return out;
+        return E2eScorer.withoutCocoPunctuation(tokens);
     }
 }
