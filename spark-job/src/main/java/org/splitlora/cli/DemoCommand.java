@@ -27,14 +27,18 @@ import org.splitlora.datasets.prepare.PrepareOptions;
 import org.splitlora.datasets.source.SourceFormat;
 import org.splitlora.datasets.source.SourceOptions;
 import org.splitlora.datasets.synthetic.SyntheticE2E;
-import org.splitlora.datasets.tokenize.TextTokenizer;
+import org.splitlora.eval.generate.AdapterWeights;
+import org.splitlora.eval.generate.BatchGeneration;
+import org.splitlora.eval.metrics.E2eScorer;
 import org.splitlora.federation.ClientShards;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
-import org.splitlora.model.generate.Generator;
 import org.splitlora.model.lora.LoraAdapters;
-import org.splitlora.model.peft.PeftAdapter;
+import org.splitlora.report.EvalLog;
+import org.splitlora.report.ReportWriter;
+import org.splitlora.report.progress.Progress;
+import org.splitlora.report.progress.SparkTaskProgress;
 import org.splitlora.train.EvalResult;
 import org.splitlora.train.Evaluator;
 import picocli.CommandLine.Command;
@@ -44,9 +48,13 @@ import picocli.CommandLine.Option;
         description = {"Offline end-to-end run on the embedded default (conf/demo.conf): makes a synthetic",
                 "E2E-style restaurant dataset, prepares it into non-IID client shards (length-Dirichlet),",
                 "trains SplitLoRA (sfl) on Spark in local mode with the built-in tiny GPT-2 (clients as",
-                "Spark tasks, the split server in the driver), then evaluates and generates with the",
-                "exported PEFT adapter."})
+                "Spark tasks, the split server in the driver), then evaluates the model before and after",
+                "(validation perplexity; BLEU, NIST, METEOR, ROUGE-L, CIDEr of greedy outputs for held-out",
+                "MRs) and writes report.html."})
 final class DemoCommand implements Callable<Integer> {
+
+    /** Synthetic pairs drawn for the held-out E2E test (grouped by MR). */
+    private static final int TEST_PAIRS = 24;
 
     @Option(names = "--out", defaultValue = "demo-out", description = "Run directory (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -89,43 +97,80 @@ final class DemoCommand implements Callable<Integer> {
                     .validFraction(0.15)
                     .overwrite(true)
                     .build();
-            DatasetPreparer.Result data = new DatasetPreparer(spark).run(prep, source.tokenizerSpec());
+            DatasetPreparer.Result data;
+            try (SparkTaskProgress ignored = SparkTaskProgress.attach(spark.sparkContext(),
+                    Progress.start(log, "prepare: Spark tasks", 0))) {
+                data = new DatasetPreparer(spark).run(prep, source.tokenizerSpec());
+            }
             log.printf(Locale.ROOT, "demo: %d synthetic E2E examples -> %d clients (length-Dirichlet, alpha 1) + %d validation, %s%n",
                     pairs.size(), clients, data.manifest().splits.get("valid").examples, prepared);
             List<TokenizedExample> valid = ClientShards.readValid(spark, prepared.toString(), 0);
-            String probeMr = pairs.get(pairs.size() - 1).mr();
+            Map<String, List<String>> test = heldOutTest(seed);
+            String probeMr = test.keySet().iterator().next();
             Map<String, Object> summary = new LinkedHashMap<>();
             try (NDManager root = NDManager.newBaseManager();
-                 DecoderModel model = source.loadWhole(root);
-                 TextTokenizer tok = source.tokenizer()) {
-                int[] probe = PromptCompletionFormat.encodePrompt(tok, PromptCompletionFormat.e2eContext(probeMr));
-                GenerationConfig greedy = GenerationConfig.greedy(40, Set.of(source.config().eosTokenId()));
-                EvalResult before = Evaluator.evaluate(model, null, valid, cfg.train().microBatchSize());
-                String textBefore = tok.decode(new Generator(model, null).generate(probe, greedy).tokens());
-                log.printf(Locale.ROOT, "before: val_loss %.4f  val_ppl %.1f%n", before.loss(), before.perplexity());
+                 DecoderModel model = source.loadWhole(root)) {
+                Map<String, Object> before = evaluate(cfg, model, null, valid, test);
+                EvalLog.append(out, "base model, before training", before);
+                log.printf(Locale.ROOT, "before: val_loss %.4f  val_ppl %.1f  BLEU %.4f on %d held-out MRs%n",
+                        before.get("loss"), before.get("ppl"), before.get("BLEU"), test.size());
 
                 TrainCommand.run(cfg, false, log);
 
-                try (LoraAdapters trained = PeftAdapter.load(out.resolve("adapter"), source.config(), root)) {
-                    EvalResult after = Evaluator.evaluate(model, trained, valid, cfg.train().microBatchSize());
-                    String textAfter = tok.decode(new Generator(model, trained).generate(probe, greedy).tokens());
-                    log.printf(Locale.ROOT, "after:  val_loss %.4f  val_ppl %.1f  (adapter/ in HF PEFT format)%n",
-                            after.loss(), after.perplexity());
-                    log.println("MR:     " + probeMr);
-                    log.println("before: " + textBefore.strip());
-                    log.println("after:  " + textAfter.strip());
-                    summary.put("val_loss_before", before.loss());
-                    summary.put("val_loss_after", after.loss());
-                    summary.put("probe_mr", probeMr);
-                    summary.put("generation_before", textBefore);
-                    summary.put("generation_after", textAfter);
-                }
+                AdapterWeights trained = AdapterWeights.read(out.resolve("adapter"), source.config());
+                Map<String, Object> after = evaluate(cfg, model, trained, valid, test);
+                EvalLog.append(out, "after training (adapter/)", after);
+                log.printf(Locale.ROOT, "after:  val_loss %.4f  val_ppl %.1f  BLEU %.4f  (adapter/ in HF PEFT format)%n",
+                        after.get("loss"), after.get("ppl"), after.get("BLEU"));
+                log.println("MR:     " + probeMr);
+                log.println("before: " + before.get("probe_output"));
+                log.println("after:  " + after.get("probe_output"));
+                summary.put("val_loss_before", before.get("loss"));
+                summary.put("val_loss_after", after.get("loss"));
+                summary.put("probe_mr", probeMr);
+                summary.put("generation_before", before.get("probe_output"));
+                summary.put("generation_after", after.get("probe_output"));
             }
             Files.writeString(out.resolve("summary.json"), new GsonBuilder().setPrettyPrinting().create().toJson(summary),
                     StandardCharsets.UTF_8);
         }
-        log.println("wrote " + out.toAbsolutePath() + ": run.json, metrics.jsonl, adapter/, checkpoint/, summary.json");
+        ReportWriter.write(List.of(out), out.resolve(ReportWriter.FILE));
+        log.println("wrote " + out.toAbsolutePath() + ": run.json, metrics.jsonl, adapter/, checkpoint/, evals.jsonl, summary.json, "
+                + ReportWriter.FILE);
         return 0;
+    }
+
+    /** Distinct MRs (with their references) drawn apart from the training data, for the E2E metrics. */
+    private static Map<String, List<String>> heldOutTest(long seed) {
+        Map<String, List<String>> refsByMr = new LinkedHashMap<>();
+        for (SyntheticE2E.Pair p : SyntheticE2E.generate(TEST_PAIRS, seed + 1)) {
+            refsByMr.computeIfAbsent(p.mr(), k -> new ArrayList<>()).add(p.ref());
+        }
+        return refsByMr;
+    }
+
+    /**
+     * Validation loss and perplexity, and the E2E metrics of greedy outputs for the held-out MRs
+     * (plus the first MR's output as the probe), of the model with or without the adapter.
+     */
+    private static Map<String, Object> evaluate(TrainConfig cfg, DecoderModel model, AdapterWeights adapter,
+                                                List<TokenizedExample> valid, Map<String, List<String>> test) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (NDManager m = model.manager().newSubManager();
+             LoraAdapters lora = adapter == null ? null : adapter.load(model.config(), m)) {
+            EvalResult r = Evaluator.evaluate(model, lora, valid, cfg.train().microBatchSize());
+            out.put("examples", valid.size());
+            out.put("loss", r.loss());
+            out.put("ppl", r.perplexity());
+        }
+        GenerationConfig greedy = GenerationConfig.greedy(40, Set.of(model.config().eosTokenId()));
+        List<String> mrs = new ArrayList<>(test.keySet());
+        List<String> outputs = BatchGeneration.local(cfg.model(), adapter, greedy,
+                mrs.stream().map(PromptCompletionFormat::e2eContext).toList());
+        out.put("mrs", mrs.size());
+        out.putAll(E2eScorer.score(mrs.stream().map(test::get).toList(), outputs).asMap());
+        out.put("probe_output", outputs.get(0));
+        return out;
     }
 
     private static String embeddedConfig() throws IOException {

@@ -26,6 +26,10 @@ import org.splitlora.model.DecoderModel;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
 import org.splitlora.model.lora.LoraAdapters;
+import org.splitlora.report.EvalLog;
+import org.splitlora.report.ReportWriter;
+import org.splitlora.report.progress.Progress;
+import org.splitlora.report.progress.SparkTaskProgress;
 import org.splitlora.train.EvalResult;
 import org.splitlora.train.Evaluator;
 import picocli.CommandLine.Command;
@@ -86,11 +90,21 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the results as one JSON object.")
     boolean json;
 
+    @Option(names = "--run", paramLabel = "RUN_DIR",
+            description = "Also append the results to RUN_DIR/evals.jsonl and regenerate RUN_DIR/report.html.")
+    Path run;
+
+    @Option(names = "--label", description = "The results' name in the report (default: the adapter path, or 'base model').")
+    String label;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
+        if (run != null && !java.nio.file.Files.isRegularFile(run.resolve("run.json"))) {
+            throw new IllegalArgumentException("--run " + run + ": not a run directory (no run.json)");
+        }
         if (!format.equals("e2e")) {
             throw new IllegalArgumentException("--format " + format + ": eval reads E2E CSV (mr,ref) only");
         }
@@ -112,6 +126,13 @@ final class EvalCommand implements Callable<Integer> {
             result.putAll(e2e(source, weights, refsByMr));
         }
         PrintWriter out = spec.commandLine().getOut();
+        if (run != null) {
+            Map<String, Object> values = new LinkedHashMap<>(result);
+            values.remove("adapter");
+            values.put("data", data.toString());
+            EvalLog.append(run, label != null ? label : adapter != null ? adapter.toString() : "base model", values);
+            ReportWriter.write(List.of(run), run.resolve(ReportWriter.FILE));
+        }
         if (json) {
             out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(result));
         } else {
@@ -160,11 +181,15 @@ final class EvalCommand implements Callable<Integer> {
         try (SparkSession spark = SparkSessions.create("splitlora eval", master)) {
             int tasks = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
             Dataset<Row> generated = BatchGeneration.onExecutors(spark, model, weights, cfg, contexts, tasks).cache();
-            if (predictions != null) {
-                generated.write().json(predictions);
-            }
-            for (Row r : generated.orderBy("index").collectAsList()) {
-                outputs.add(r.getString(2));
+            // on stderr: stdout may be the --json result
+            try (SparkTaskProgress ignored = SparkTaskProgress.attach(spark.sparkContext(),
+                    Progress.start(System.err, "generate: Spark tasks", 0))) {
+                if (predictions != null) {
+                    generated.write().json(predictions);
+                }
+                for (Row r : generated.orderBy("index").collectAsList()) {
+                    outputs.add(r.getString(2));
+                }
             }
         }
         List<List<String>> refs = mrs.stream().map(refsByMr::get).toList();

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.Gson;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -79,7 +81,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-repeat-ngram", defaultValue = "0", description = "Forbid repeating n-grams of this size; 0 = off (default).")
     int noRepeatNgram;
 
-    @Option(names = "--json", description = "Print {\"ids\":[...],\"text\":\"...\"}.")
+    @Option(names = "--num-return", defaultValue = "1", paramLabel = "N",
+            description = "With --beam: the N best sequences, best first, each with its score (default: ${DEFAULT-VALUE}).")
+    int numReturn;
+
+    @Option(names = "--json", description = "Print {\"ids\":[...],\"text\":\"...\",\"score\":...} (a line per sequence).")
     boolean json;
 
     @Spec
@@ -87,6 +93,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (numReturn > 1 && (strategy.beams == null || strategy.beams < numReturn)) {
+            throw new IllegalArgumentException("--num-return " + numReturn + " needs --beam B with B >= " + numReturn);
+        }
         ModelSource source = ModelSource.of(model);
         Set<Integer> eos = Set.of(source.config().eosTokenId());
         GenerationConfig cfg;
@@ -104,15 +113,19 @@ final class GenerateCommand implements Callable<Integer> {
              DecoderModel m = source.loadWhole(root)) {
             LoraAdapters lora = adapter == null ? null : PeftAdapter.load(adapter, source.config(), root);
             int[] ids = prompt.ids != null ? prompt.ids : tok.encode(prompt.text, true);
-            GenerationResult r = new Generator(m, lora).generate(ids, cfg);
-            String text = tok.decode(r.tokens());
-            if (json) {
-                Map<String, Object> o = new LinkedHashMap<>();
-                o.put("ids", r.tokens());
-                o.put("text", text);
-                spec.commandLine().getOut().println(new Gson().toJson(o));
-            } else {
-                spec.commandLine().getOut().println(text);
+            List<GenerationResult> results = numReturn > 1 ? new Generator(m, lora).generateBeams(ids, cfg, numReturn)
+                    : List.of(new Generator(m, lora).generate(ids, cfg));
+            for (GenerationResult r : results) {
+                String text = tok.decode(r.tokens());
+                if (json) {
+                    Map<String, Object> o = new LinkedHashMap<>();
+                    o.put("ids", r.tokens());
+                    o.put("text", text);
+                    o.put("score", r.score());
+                    spec.commandLine().getOut().println(new Gson().toJson(o));
+                } else {
+                    spec.commandLine().getOut().println(numReturn > 1 ? String.format(Locale.ROOT, "%.4f\t%s", r.score(), text) : text);
+                }
             }
             spec.commandLine().getOut().flush();
         }

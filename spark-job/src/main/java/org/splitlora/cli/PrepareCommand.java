@@ -17,6 +17,8 @@ import org.splitlora.datasets.source.SourceFormat;
 import org.splitlora.datasets.source.SourceOptions;
 import org.splitlora.datasets.source.TextMode;
 import org.splitlora.model.ModelSource;
+import org.splitlora.report.progress.Progress;
+import org.splitlora.report.progress.SparkTaskProgress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -151,7 +153,11 @@ final class PrepareCommand implements Callable<Integer> {
         var tokenizerSpec = ModelSource.of(tokenizer).tokenizerSpec();
         PrintWriter stdout = spec.commandLine().getOut();
         try (SparkSession spark = SparkSessions.create("splitlora prepare", master)) {
-            DatasetPreparer.Result r = new DatasetPreparer(spark).run(options, tokenizerSpec);
+            DatasetPreparer.Result r;
+            try (SparkTaskProgress ignored = SparkTaskProgress.attach(spark.sparkContext(),
+                    Progress.start(System.err, "prepare: Spark tasks", 0))) {
+                r = new DatasetPreparer(spark).run(options, tokenizerSpec);
+            }
             stdout.print(SummaryTable.render(r.manifest()));
             stdout.printf("wrote %s: %d records read in %.1f s (%.0f rows/s), content hash %s%n",
                     r.out(), r.recordsRead(), r.seconds(), r.recordsPerSecond(), r.manifest().contentHash.substring(0, 16));

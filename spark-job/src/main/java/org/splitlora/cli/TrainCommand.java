@@ -28,6 +28,7 @@ import org.splitlora.federation.RoundListener;
 import org.splitlora.federation.RunState;
 import org.splitlora.model.ModelSource;
 import org.splitlora.report.MetricsJsonl;
+import org.splitlora.report.ReportWriter;
 import org.splitlora.report.RoundMetrics;
 import org.splitlora.report.RoundProgress;
 import picocli.CommandLine.Command;
@@ -35,7 +36,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Trains LoRA adapters in any mode (sfl, splitft, sl, fl, central) on a prepared dataset and",
-                "writes a run directory (run.json, metrics.jsonl). The configuration is HOCON: the file's",
+                "writes a run directory (run.json, metrics.jsonl, report.html). The configuration is HOCON: the file's",
                 "keys over the defaults (see conf/*.conf), then every --set on top."})
 final class TrainCommand implements Callable<Integer> {
 
@@ -88,8 +89,9 @@ final class TrainCommand implements Callable<Integer> {
         try (SparkSession spark = session("splitlora train", cfg, perRound)) {
             ClientShards shards = ClientShards.open(spark, cfg.data().dir(), source.config(), source.tokenizerSpec(),
                     cfg.data().maxValidExamples());
-            try (MetricsJsonl metrics = new MetricsJsonl(out.resolve("metrics.jsonl"), cfg.mode().key());
-                 RoundDriver driver = new RoundDriver(spark, cfg, shards, listeners(cfg, source, out, metrics, header, log))) {
+            try (MetricsJsonl metrics = new MetricsJsonl(out.resolve("metrics.jsonl"));
+                 RoundProgress progress = new RoundProgress(log);
+                 RoundDriver driver = new RoundDriver(spark, cfg, shards, listeners(cfg, source, out, metrics, progress, header))) {
                 if (state == null) {
                     writeRunJson(cfg, driver, manifest);
                 } else {
@@ -110,12 +112,13 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Metrics first and checkpoint last: a kill in between re-runs the round and rewrites its line. */
     private static RoundListener listeners(TrainConfig cfg, ModelSource source, Path out, MetricsJsonl metrics,
-                                           Checkpoint.Header header, PrintStream log) {
-        List<RoundListener> all = new ArrayList<>(List.of(new RoundMetrics(metrics), new RoundProgress(log),
+                                           RoundProgress progress, Checkpoint.Header header) {
+        List<RoundListener> all = new ArrayList<>(List.of(new RoundMetrics(metrics), progress,
                 new AdapterExport(out, source.config(), cfg.model())));
         if (cfg.exportMergedModel()) {
             all.add(new MergedModelExport(out, source));
         }
+        all.add(new ReportWriter(out));
         all.add(new CheckpointWriter(out, header));
         return RoundListener.all(all.toArray(RoundListener[]::new));
     }

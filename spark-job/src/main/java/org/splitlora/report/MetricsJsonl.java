@@ -11,18 +11,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.splitlora.train.EvalResult;
-import org.splitlora.train.TrainListener;
 
-/** Appends one JSON object per step (and per evaluation) to {@code metrics.jsonl}, flushed each line. */
-public final class MetricsJsonl implements TrainListener, AutoCloseable {
+/** Appends JSON objects (one per round, see {@link RoundMetrics}) to {@code metrics.jsonl}, flushed each line. */
+public final class MetricsJsonl implements AutoCloseable {
 
     private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
     private final BufferedWriter out;
-    private final String mode;
 
-    public MetricsJsonl(Path file, String mode) {
-        this.mode = mode;
+    public MetricsJsonl(Path file) {
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
             this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8,
@@ -30,32 +26,6 @@ public final class MetricsJsonl implements TrainListener, AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
         }
-    }
-
-    @Override
-    public void onStep(StepResult s) {
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("event", "step");
-        o.put("mode", mode);
-        o.put("step", s.step());
-        o.put("train_loss", s.loss());
-        o.put("lr", s.learningRate());
-        o.put("grad_norm", s.gradNorm());
-        o.put("tokens", s.tokens());
-        o.put("seconds", s.seconds());
-        write(o);
-    }
-
-    @Override
-    public void onEval(int step, EvalResult eval) {
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("event", "eval");
-        o.put("mode", mode);
-        o.put("step", step);
-        o.put("val_loss", eval.loss());
-        o.put("val_ppl", eval.perplexity());
-        o.put("val_targets", eval.targets());
-        write(o);
     }
 
     /**

@@ -4,28 +4,40 @@ import java.io.PrintStream;
 import java.util.Locale;
 import org.splitlora.federation.RoundListener;
 import org.splitlora.federation.RoundResult;
+import org.splitlora.report.progress.Progress;
 import org.splitlora.splitft.CutDecision;
 
 /**
- * One progress line per round: round, losses, clients (and their cuts in splitft), tokens/s, MB
- * exchanged (activations and adapters), ETA.
+ * One line per round: round, losses, clients (and their cuts in splitft), tokens/s, MB exchanged
+ * (activations and adapters), ETA; on a terminal, a bar of the rounds under those lines.
  */
-public final class RoundProgress implements RoundListener {
+public final class RoundProgress implements RoundListener, AutoCloseable {
 
-    private final PrintStream out;
+    private final Progress progress;
+    private boolean sized;
 
     public RoundProgress(PrintStream out) {
-        this.out = out;
+        this.progress = Progress.withOwnLines(out, "rounds", 0);
     }
 
     @Override
     public void onRound(RoundResult r) {
+        if (!sized) {
+            progress.addTotal(r.rounds());
+            sized = true;
+        }
         int done = r.round() + 1;
         long eta = Math.round(r.elapsedSeconds() / done * (r.rounds() - done));
-        out.printf(Locale.ROOT, "round %d/%d  loss %.4f%s  clients %d%s  %.0f tok/s  %.2f MB sent  ETA %d:%02d%n",
+        progress.log(String.format(Locale.ROOT, "round %d/%d  loss %.4f%s  clients %d%s  %.0f tok/s  %.2f MB sent  ETA %d:%02d",
                 done, r.rounds(), r.trainLoss(), r.evaluated() ? String.format(Locale.ROOT, "  val %.4f", r.valLoss()) : "",
                 r.clients().size(), cuts(r), r.tokensPerSecond(),
-                (r.bytesUp() + r.bytesDown() + r.loraBytesUp() + r.loraBytesDown()) / 1e6, eta / 60, eta % 60);
+                (r.bytesUp() + r.bytesDown() + r.loraBytesUp() + r.loraBytesDown()) / 1e6, eta / 60, eta % 60));
+        progress.set(done);
+    }
+
+    @Override
+    public void close() {
+        progress.close();
     }
 
     /** In splitft, the clients' cuts of the round and, where the policy moved one, its next cut. */

@@ -5,21 +5,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
 
-/** The README's first command, shortened: synthetic data → prepare → SFL on Spark → PEFT adapter. */
+/** The README's first command, shortened: synthetic data → prepare → SFL on Spark → PEFT adapter → report. */
 class DemoTest {
 
     @TempDir
     Path tmp;
 
     @Test
-    void demoTrainsSplitLoraEndToEndAndLowersTheValidationLoss() throws IOException {
+    void demoTrainsSplitLoraEndToEndAndTheReportShowsTheImprovement() throws Exception {
         Path out = tmp.resolve("demo");
         CliRun r = CliRun.of("demo", "--out", out.toString(), "--examples", "120", "--set", "train.rounds=2",
                 "--set", "train.localSteps=4");
@@ -39,5 +45,51 @@ class DemoTest {
         assertTrue(Files.isRegularFile(out.resolve("adapter/adapter_model.safetensors")));
         assertTrue(Files.isRegularFile(out.resolve("checkpoint/state.json")));
         assertEquals(1, CliRun.of("demo", "--out", out.toString()).code(), "a second run into the same directory is refused");
+
+        // the report shows the improvement: the evaluations table, as a browser would read it
+        Map<String, Map<String, Double>> evals = evaluationTable(out.resolve("report.html"));
+        Map<String, Double> base = evals.get("base model, before training");
+        Map<String, Double> trained = evals.get("after training (adapter/)");
+        assertEquals(before, base.get("loss"), 1e-4);
+        assertEquals(after, trained.get("loss"), 1e-4);
+        assertTrue(trained.get("ppl") < base.get("ppl"), evals.toString());
+        assertTrue(trained.get("BLEU") > base.get("BLEU"), "BLEU of the held-out MRs improves: " + evals);
+        assertTrue(Files.readString(out.resolve("report.html")).contains("id=\"train-loss\""));
+    }
+
+    /** The report's evaluations table: label -> column -> number. */
+    private static Map<String, Map<String, Double>> evaluationTable(Path html) throws Exception {
+        Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(html.toFile());
+        NodeList tables = doc.getElementsByTagName("table");
+        for (int t = 0; t < tables.getLength(); t++) {
+            Element table = (Element) tables.item(t);
+            if (!table.getAttribute("id").equals("evaluations")) {
+                continue;
+            }
+            NodeList rows = table.getElementsByTagName("tr");
+            List<String> header = cells((Element) rows.item(0), "th");
+            Map<String, Map<String, Double>> out = new LinkedHashMap<>();
+            for (int r = 1; r < rows.getLength(); r++) {
+                List<String> cells = cells((Element) rows.item(r), "td");
+                Map<String, Double> values = new LinkedHashMap<>();
+                for (int c = 2; c < cells.size(); c++) {
+                    if (!cells.get(c).isEmpty()) {
+                        values.put(header.get(c), Double.parseDouble(cells.get(c)));
+                    }
+                }
+                out.put(cells.get(1), values);
+            }
+            return out;
+        }
+        throw new AssertionError("no evaluations table in " + html);
+    }
+
+    private static List<String> cells(Element row, String tag) {
+        List<String> out = new ArrayList<>();
+        NodeList cells = row.getElementsByTagName(tag);
+        for (int i = 0; i < cells.getLength(); i++) {
+            out.add(cells.item(i).getTextContent().strip());
+        }
+        return out;
     }
 }

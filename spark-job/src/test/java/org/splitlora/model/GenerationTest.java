@@ -3,9 +3,11 @@ package org.splitlora.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -61,6 +63,85 @@ class GenerationTest {
         GenerationResult greedy = gen.generate(PROMPT, GenerationConfig.beam(25, 1, 1.0, 0, Set.of()));
         GenerationResult beam = gen.generate(PROMPT, GenerationConfig.beam(25, 4, 1.0, 0, Set.of()));
         assertTrue(beam.score() >= greedy.score() - 1e-5, beam.score() + " vs " + greedy.score());
+    }
+
+    /**
+     * HF num_return_sequences: the n best hypotheses come best first, and each one's score is its
+     * sum of token log-probs, recomputed here by full forward passes without the KV cache, divided
+     * by its generated length (the EOS included) to the length penalty.
+     */
+    @Test
+    void nBestBeamsAreOrderedByTheirLengthPenalisedScores() {
+        double penalty = 0.8;
+        // the greedy story's 5th token as a second EOS, so that hypotheses of different lengths close
+        int frequent = gen.generate(PROMPT, GenerationConfig.greedy(8, Set.of())).tokens()[4];
+        GenerationConfig cfg = GenerationConfig.beam(24, 5, penalty, 3, Set.of(2, frequent));
+        List<GenerationResult> best = gen.generateBeams(PROMPT, cfg, 5);
+        assertEquals(5, best.size());
+        assertArrayEquals(gen.generate(PROMPT, cfg).tokens(), best.get(0).tokens(), "the first is what generate returns");
+        assertTrue(best.stream().anyMatch(GenerationResult::endedWithEos), "some hypotheses ended with an EOS");
+        for (int i = 0; i < best.size(); i++) {
+            GenerationResult r = best.get(i);
+            if (i > 0) {
+                assertTrue(r.score() <= best.get(i - 1).score(), "scores do not increase: " + best.get(i - 1).score() + ", " + r.score());
+            }
+            int[] generated = r.endedWithEos() ? append(r.tokens(), eosOf(r, cfg)) : r.tokens();
+            double sum = 0;
+            float[][] logits = ModelTestSupport.logits(model, null, concat(PROMPT, generated));
+            for (int t = 0; t < generated.length; t++) {
+                sum += logSoftmax(logits[PROMPT.length - 1 + t])[generated[t]];
+            }
+            assertEquals(sum / Math.pow(generated.length, penalty), r.score(), 1e-3, "hypothesis " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> gen.generateBeams(PROMPT, cfg, 6));
+    }
+
+    /** The EOS that closed a hypothesis: the one (of the configured ids) that scores it as reported. */
+    private static int eosOf(GenerationResult r, GenerationConfig cfg) {
+        double bestGap = Double.POSITIVE_INFINITY;
+        int best = -1;
+        for (int eos : cfg.eosTokenIds()) {
+            int[] generated = append(r.tokens(), eos);
+            float[][] logits = ModelTestSupport.logits(model, null, concat(PROMPT, generated));
+            double sum = 0;
+            for (int t = 0; t < generated.length; t++) {
+                sum += logSoftmax(logits[PROMPT.length - 1 + t])[generated[t]];
+            }
+            double gap = Math.abs(sum / Math.pow(generated.length, cfg.lengthPenalty()) - r.score());
+            if (gap < bestGap) {
+                bestGap = gap;
+                best = eos;
+            }
+        }
+        return best;
+    }
+
+    private static double[] logSoftmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double z = 0;
+        for (float v : logits) {
+            z += Math.exp(v - max);
+        }
+        double[] out = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            out[i] = logits[i] - max - Math.log(z);
+        }
+        return out;
+    }
+
+    private static int[] append(int[] a, int v) {
+        int[] out = java.util.Arrays.copyOf(a, a.length + 1);
+        out[a.length] = v;
+        return out;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

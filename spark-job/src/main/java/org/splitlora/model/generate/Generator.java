@@ -29,14 +29,32 @@ public final class Generator {
 
     public GenerationResult generate(int[] prompt, GenerationConfig cfg) {
         validatePrompt(prompt);
-        int room = model.config().maxPositions() - prompt.length;
-        int maxNew = Math.min(cfg.maxNewTokens(), room);
         try (Torch.GradScope ignored = Torch.gradMode(false); DecodingSession s = new DecodingSession(model, lora)) {
             return switch (cfg.strategy()) {
-                case GREEDY, SAMPLE -> single(s, prompt, cfg, maxNew);
-                case BEAM -> beam(s, prompt, cfg, maxNew);
+                case GREEDY, SAMPLE -> single(s, prompt, cfg, maxNew(prompt, cfg));
+                case BEAM -> beam(s, prompt, cfg, maxNew(prompt, cfg)).get(0);
             };
         }
+    }
+
+    /**
+     * The {@code n} best finished hypotheses of a beam search (HF {@code num_return_sequences}),
+     * best first: their scores, {@code sum log p / len^lengthPenalty}, do not increase.
+     */
+    public List<GenerationResult> generateBeams(int[] prompt, GenerationConfig cfg, int n) {
+        if (cfg.strategy() != GenerationConfig.Strategy.BEAM || n < 1 || n > cfg.numBeams()) {
+            throw new IllegalArgumentException("return sequences: " + n + " must be in [1, beams = " + cfg.numBeams()
+                    + "] of a beam search");
+        }
+        validatePrompt(prompt);
+        try (Torch.GradScope ignored = Torch.gradMode(false); DecodingSession s = new DecodingSession(model, lora)) {
+            List<GenerationResult> all = beam(s, prompt, cfg, maxNew(prompt, cfg));
+            return all.subList(0, Math.min(n, all.size()));
+        }
+    }
+
+    private int maxNew(int[] prompt, GenerationConfig cfg) {
+        return Math.min(cfg.maxNewTokens(), model.config().maxPositions() - prompt.length);
     }
 
     private void validatePrompt(int[] prompt) {
@@ -91,12 +109,12 @@ public final class Generator {
     private record Candidate(int row, int token, double score) {}
 
     /**
-     * HF beam search (BeamSearchScorer): each step keeps the best {@code 2·beams} continuations;
-     * an EOS among the top {@code beams} closes a hypothesis scored {@code sum log p / len^penalty}
-     * (len = generated tokens including the EOS); the search ends when no running beam can beat the
+     * HF beam search (BeamSearchScorer), its kept hypotheses best first: each step keeps the best
+     * {@code 2·beams} continuations; an EOS among the top {@code beams} closes a hypothesis scored
+     * {@code sum log p / len^penalty} (len = generated tokens including the EOS); the search ends when no running beam can beat the
      * worst kept hypothesis, or at the length limit.
      */
-    private GenerationResult beam(DecodingSession s, int[] prompt, GenerationConfig cfg, int maxNew) {
+    private List<GenerationResult> beam(DecodingSession s, int[] prompt, GenerationConfig cfg, int maxNew) {
         int k = cfg.numBeams();
         float[][] logits = s.prefill(prompt);
         List<Beam> beams = List.of(new Beam(prompt, 0));
@@ -154,9 +172,11 @@ public final class Generator {
                         b.sumLogProb() / Math.pow(gen, cfg.lengthPenalty()), false));
             }
         }
-        Hypothesis best = done.stream().max(Comparator.comparingDouble(Hypothesis::score))
-                .orElse(new Hypothesis(new int[0], Double.NEGATIVE_INFINITY, false));
-        return new GenerationResult(best.tokens(), best.score(), best.eos());
+        if (done.isEmpty()) {
+            return List.of(new GenerationResult(new int[0], Double.NEGATIVE_INFINITY, false));
+        }
+        return done.stream().sorted(Comparator.comparingDouble(Hypothesis::score).reversed())
+                .map(h -> new GenerationResult(h.tokens(), h.score(), h.eos())).toList();
     }
 
     private static void addHypothesis(List<Hypothesis> done, int k, Hypothesis h) {

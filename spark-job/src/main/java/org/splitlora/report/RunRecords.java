@@ -1,0 +1,171 @@
+package org.splitlora.report;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What a report shows of one run directory, read back from its files: {@code run.json} (mode,
+ * model, seed, data hash), the per-round objects of {@code metrics.jsonl}, the evaluations in
+ * {@code evals.jsonl} and the demo's before/after {@code summary.json}.
+ */
+public record RunRecords(Path dir, String name, String mode, String model, long seed, String dataHash, int plannedRounds,
+                         List<Round> rounds, List<Evaluation> evaluations, Map<String, String> probe) {
+
+    /** One round as {@link RoundMetrics} wrote it; {@code valLoss} is NaN when the round was not evaluated. */
+    public record Round(int round, double trainLoss, double valLoss, double seconds, long splitBytes, long adapterBytes,
+                        Map<Integer, Double> clientSecondsPerStep, Map<Integer, Integer> cuts) {
+
+        public double megabytes() {
+            return (splitBytes + adapterBytes) / 1e6;
+        }
+    }
+
+    /** One line of {@code evals.jsonl}: a label and its numbers (loss, ppl, BLEU, ... as present). */
+    public record Evaluation(String label, Map<String, Object> values) {}
+
+    public static RunRecords read(Path dir) {
+        Path runJson = dir.resolve("run.json");
+        if (!Files.isRegularFile(runJson)) {
+            throw new IllegalArgumentException(dir + ": not a run directory (no run.json)");
+        }
+        JsonObject run = object(runJson, readString(runJson), 0);
+        JsonObject config = run.has("config") ? run.getAsJsonObject("config") : new JsonObject();
+        JsonObject data = run.has("data") ? run.getAsJsonObject("data") : new JsonObject();
+        return new RunRecords(dir, dir.toAbsolutePath().normalize().getFileName().toString(),
+                text(run, "mode"), text(config, "model"), run.has("seed") ? run.get("seed").getAsLong() : 0,
+                text(data, "content_hash"), run.has("rounds") ? run.get("rounds").getAsInt() : 0,
+                rounds(dir.resolve("metrics.jsonl")), evaluations(dir.resolve(EvalLog.FILE)), probe(dir.resolve("summary.json")));
+    }
+
+    /** The last evaluated round's validation loss (NaN if none). */
+    public double finalValLoss() {
+        for (int i = rounds.size() - 1; i >= 0; i--) {
+            if (!Double.isNaN(rounds.get(i).valLoss())) {
+                return rounds.get(i).valLoss();
+            }
+        }
+        return Double.NaN;
+    }
+
+    public boolean hasCuts() {
+        return rounds.stream().anyMatch(r -> !r.cuts().isEmpty());
+    }
+
+    private static List<Round> rounds(Path file) {
+        List<Round> out = new ArrayList<>();
+        if (!Files.exists(file)) {
+            return out;
+        }
+        String[] lines = readString(file).split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            if (lines[i].isBlank()) {
+                continue;
+            }
+            JsonObject o = object(file, lines[i], i + 1);
+            if (!o.has("round")) {
+                continue; // step and eval events of single-process training
+            }
+            try {
+                Map<Integer, Double> perStep = new TreeMap<>();
+                if (o.has("per_client")) {
+                    for (JsonElement e : o.getAsJsonArray("per_client")) {
+                        JsonObject c = e.getAsJsonObject();
+                        int steps = c.get("steps").getAsInt();
+                        if (steps > 0) {
+                            perStep.put(c.get("client").getAsInt(), c.get("seconds").getAsDouble() / steps);
+                        }
+                    }
+                }
+                Map<Integer, Integer> cuts = new TreeMap<>();
+                if (o.has("cuts")) {
+                    o.getAsJsonObject("cuts").entrySet().forEach(e -> cuts.put(Integer.parseInt(e.getKey()), e.getValue().getAsInt()));
+                }
+                out.add(new Round(o.get("round").getAsInt(), number(o, "train_loss"), number(o, "val_loss"), number(o, "seconds"),
+                        whole(o, "bytes_up") + whole(o, "bytes_down"), whole(o, "lora_bytes_up") + whole(o, "lora_bytes_down"),
+                        perStep, cuts));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(file + ":" + (i + 1) + ": not a round record: " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+
+    private static List<Evaluation> evaluations(Path file) {
+        List<Evaluation> out = new ArrayList<>();
+        if (!Files.exists(file)) {
+            return out;
+        }
+        String[] lines = readString(file).split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            if (lines[i].isBlank()) {
+                continue;
+            }
+            JsonObject o = object(file, lines[i], i + 1);
+            if (!o.has("label")) {
+                throw new IllegalArgumentException(file + ":" + (i + 1) + ": an evaluation needs a \"label\"");
+            }
+            Map<String, Object> values = new LinkedHashMap<>();
+            o.entrySet().forEach(e -> {
+                if (!e.getKey().equals("label") && e.getValue().isJsonPrimitive()) {
+                    var p = e.getValue().getAsJsonPrimitive();
+                    values.put(e.getKey(), p.isNumber() ? (Object) p.getAsDouble() : p.getAsString());
+                }
+            });
+            out.add(new Evaluation(o.get("label").getAsString(), values));
+        }
+        return out;
+    }
+
+    private static Map<String, String> probe(Path summary) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (Files.exists(summary)) {
+            JsonObject o = object(summary, readString(summary), 0);
+            for (String key : List.of("probe_mr", "generation_before", "generation_after")) {
+                if (o.has(key)) {
+                    out.put(key, o.get(key).getAsString());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static JsonObject object(Path file, String text, int line) {
+        try {
+            return JsonParser.parseString(text).getAsJsonObject();
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new IllegalArgumentException(file + (line > 0 ? ":" + line : "") + ": not a JSON object: " + e.getMessage(), e);
+        }
+    }
+
+    private static String readString(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String text(JsonObject o, String key) {
+        return o.has(key) && o.get(key).isJsonPrimitive() ? o.get(key).getAsString() : "";
+    }
+
+    private static double number(JsonObject o, String key) {
+        return o.has(key) && !o.get(key).isJsonNull() ? o.get(key).getAsDouble() : Double.NaN;
+    }
+
+    private static long whole(JsonObject o, String key) {
+        return o.has(key) ? o.get(key).getAsLong() : 0;
+    }
+}
