@@ -59,8 +59,9 @@ public record RunRecords(Path dir, String name, String mode, String model, long 
         return Double.NaN;
     }
 
-    public boolean hasCuts() {
-        return rounds.stream().anyMatch(r -> !r.cuts().isEmpty());
+    /** A SplitFT run, whose clients' cuts move (split modes record their fixed cuts too). */
+    public boolean hasMovingCuts() {
+        return mode.equals("splitft") && rounds.stream().anyMatch(r -> !r.cuts().isEmpty());
     }
 
     private static List<Round> rounds(Path file) {

@@ -32,7 +32,7 @@ class ReportPageTest {
 
     @Test
     void plotsMapBackToTheRecordedValuesForRunsSideBySide() throws Exception {
-        Path sfl = ReportFixtures.run(tmp.resolve("sfl-run"), "sfl", 6, false);
+        Path sfl = ReportFixtures.run(tmp.resolve("sfl-run"), "sfl", 6, true);
         Path splitft = ReportFixtures.run(tmp.resolve("splitft-run"), "splitft", 4, true);
         Path html = tmp.resolve("compare.html");
         CliRun r = CliRun.of("report", sfl.toString(), splitft.toString(), "--out", html.toString());
@@ -62,7 +62,7 @@ class ReportPageTest {
         assertEquals(ReportFixtures.clientSecondsPerStep(2, 3) * 1000, step.get(2)[1], 1.0);
         List<double[]> cuts = points(chart(doc, "cuts-1"), "client 1");
         assertEquals(ReportFixtures.cut(1, 4), cuts.get(3)[1], 0.05);
-        assertNull(ReportFixtures.byId(doc, "cuts-0"), "no cut plot for a run without cuts");
+        assertNull(ReportFixtures.byId(doc, "cuts-0"), "sfl records its fixed cuts but gets no cut plot");
 
         String finalRow = row(doc, "final-metrics", "splitft-run");
         assertTrue(finalRow.contains(String.format(Locale.ROOT, "%.4f", ReportFixtures.trainLoss("splitft", 4))), finalRow);

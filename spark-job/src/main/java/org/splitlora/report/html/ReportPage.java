@@ -62,7 +62,7 @@ public final class ReportPage {
             String suffix = runs.size() == 1 ? "" : " - " + run.name();
             chart(b, perClient(run, "client-step-" + i, "Per-client step time" + suffix, "ms per step",
                     r -> scaled(r.clientSecondsPerStep(), 1000)));
-            if (run.hasCuts()) {
+            if (run.hasMovingCuts()) {
                 chart(b, perClient(run, "cuts-" + i, "Cut layer per client (SplitFT)" + suffix, "client blocks",
                         r -> asDoubles(r.cuts())));
             }

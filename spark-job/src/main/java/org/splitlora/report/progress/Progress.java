@@ -80,6 +80,9 @@ public final class Progress implements AutoCloseable {
 
     public synchronized void addTotal(long units) {
         total += units;
+        if (total > 0) {
+            lastTenth = (int) Math.min(10, done * 10 / total); // tenths count afresh against the larger total
+        }
         update(false);
     }
 

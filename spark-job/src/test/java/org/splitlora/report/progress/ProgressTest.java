@@ -34,6 +34,22 @@ class ProgressTest {
     }
 
     @Test
+    void aGrowingTotalKeepsPrintingLinesAfterTheFirstPartIsDone() {
+        try (Progress p = Progress.of(out, Progress.Style.LINES, "prepare", 0, true, clock::get)) {
+            p.addTotal(1);
+            p.advance(1);
+            p.addTotal(9);
+            for (int i = 0; i < 9; i++) {
+                p.advance(1);
+            }
+        }
+        List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+        assertEquals("prepare: 1/1 (100%)  0:00", lines.get(0));
+        assertEquals("prepare: 10/10 (100%)  0:00", lines.get(lines.size() - 1));
+        assertEquals(10, lines.size(), String.join("\n", lines));
+    }
+
+    @Test
     void workWithItsOwnLinesPrintsOnlyThoseOffATerminal() {
         try (Progress p = Progress.of(out, Progress.Style.LINES, "rounds", 3, false, clock::get)) {
             for (int i = 1; i <= 3; i++) {
