@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.ObjIntConsumer;
 
 /**
  * What a report shows of one run directory, read back from its files: {@code run.json} (mode,
@@ -66,17 +67,9 @@ public record RunRecords(Path dir, String name, String mode, String model, long 
 
     private static List<Round> rounds(Path file) {
         List<Round> out = new ArrayList<>();
-        if (!Files.exists(file)) {
-            return out;
-        }
-        String[] lines = readString(file).split("\n");
-        for (int i = 0; i < lines.length; i++) {
-            if (lines[i].isBlank()) {
-                continue;
-            }
-            JsonObject o = object(file, lines[i], i + 1);
+        forEachLine(file, (o, line) -> {
             if (!o.has("round")) {
-                continue; // step and eval events of single-process training
+                return; // step and eval events of single-process training
             }
             try {
                 Map<Integer, Double> perStep = new TreeMap<>();
@@ -97,25 +90,17 @@ public record RunRecords(Path dir, String name, String mode, String model, long 
                         whole(o, "bytes_up") + whole(o, "bytes_down"), whole(o, "lora_bytes_up") + whole(o, "lora_bytes_down"),
                         perStep, cuts));
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException(file + ":" + (i + 1) + ": not a round record: " + e.getMessage(), e);
+                throw new IllegalArgumentException(file + ":" + line + ": not a round record: " + e.getMessage(), e);
             }
-        }
+        });
         return out;
     }
 
     private static List<Evaluation> evaluations(Path file) {
         List<Evaluation> out = new ArrayList<>();
-        if (!Files.exists(file)) {
-            return out;
-        }
-        String[] lines = readString(file).split("\n");
-        for (int i = 0; i < lines.length; i++) {
-            if (lines[i].isBlank()) {
-                continue;
-            }
-            JsonObject o = object(file, lines[i], i + 1);
+        forEachLine(file, (o, line) -> {
             if (!o.has("label")) {
-                throw new IllegalArgumentException(file + ":" + (i + 1) + ": an evaluation needs a \"label\"");
+                throw new IllegalArgumentException(file + ":" + line + ": an evaluation needs a \"label\"");
             }
             Map<String, Object> values = new LinkedHashMap<>();
             o.entrySet().forEach(e -> {
@@ -125,8 +110,21 @@ public record RunRecords(Path dir, String name, String mode, String model, long 
                 }
             });
             out.add(new Evaluation(o.get("label").getAsString(), values));
-        }
+        });
         return out;
+    }
+
+    /** Each non-blank line of a JSON-lines file (none if it is absent) as an object, with its 1-based line number. */
+    private static void forEachLine(Path file, ObjIntConsumer<JsonObject> each) {
+        if (!Files.exists(file)) {
+            return;
+        }
+        String[] lines = readString(file).split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            if (!lines[i].isBlank()) {
+                each.accept(object(file, lines[i], i + 1), i + 1);
+            }
+        }
     }
 
     private static Map<String, String> probe(Path summary) {

@@ -86,12 +86,7 @@ class GenerationTest {
                 assertTrue(r.score() <= best.get(i - 1).score(), "scores do not increase: " + best.get(i - 1).score() + ", " + r.score());
             }
             int[] generated = r.endedWithEos() ? append(r.tokens(), eosOf(r, cfg)) : r.tokens();
-            double sum = 0;
-            float[][] logits = ModelTestSupport.logits(model, null, concat(PROMPT, generated));
-            for (int t = 0; t < generated.length; t++) {
-                sum += logSoftmax(logits[PROMPT.length - 1 + t])[generated[t]];
-            }
-            assertEquals(sum / Math.pow(generated.length, penalty), r.score(), 1e-3, "hypothesis " + i);
+            assertEquals(recomputedScore(generated, penalty), r.score(), 1e-3, "hypothesis " + i);
         }
         assertThrows(IllegalArgumentException.class, () -> gen.generateBeams(PROMPT, cfg, 6));
     }
@@ -101,19 +96,23 @@ class GenerationTest {
         double bestGap = Double.POSITIVE_INFINITY;
         int best = -1;
         for (int eos : cfg.eosTokenIds()) {
-            int[] generated = append(r.tokens(), eos);
-            float[][] logits = ModelTestSupport.logits(model, null, concat(PROMPT, generated));
-            double sum = 0;
-            for (int t = 0; t < generated.length; t++) {
-                sum += logSoftmax(logits[PROMPT.length - 1 + t])[generated[t]];
-            }
-            double gap = Math.abs(sum / Math.pow(generated.length, cfg.lengthPenalty()) - r.score());
+            double gap = Math.abs(recomputedScore(append(r.tokens(), eos), cfg.lengthPenalty()) - r.score());
             if (gap < bestGap) {
                 bestGap = gap;
                 best = eos;
             }
         }
         return best;
+    }
+
+    /** sum of log p(generated | PROMPT) from one full forward pass (no KV cache), / length^penalty. */
+    private static double recomputedScore(int[] generated, double penalty) {
+        float[][] logits = ModelTestSupport.logits(model, null, concat(PROMPT, generated));
+        double sum = 0;
+        for (int t = 0; t < generated.length; t++) {
+            sum += logSoftmax(logits[PROMPT.length - 1 + t])[generated[t]];
+        }
+        return sum / Math.pow(generated.length, penalty);
     }
 
     private static double[] logSoftmax(float[] logits) {
