@@ -28,7 +28,13 @@ public final class SplitLoraCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code = execute(args);
+        // A driver that YARN or a standalone master runs (cluster deploy mode) reports success by
+        // returning: an exit from main reads as a driver that died before reporting its status.
+        if (code == 0 && "cluster".equals(System.getProperty("spark.submit.deployMode"))) {
+            return;
+        }
+        System.exit(code);
     }
 
     /** Runs a command; returns its exit code (0 ok, 1 failed, 2 bad usage). Errors print one line. */

@@ -75,6 +75,7 @@ public final class RoundDriver implements AutoCloseable {
     private final SplitEndpoint endpoint;
 
     private final CutPolicy policy;
+    private final ClusterEvents events = new ClusterEvents();
     /** The whole model's adapters after the last aggregation (per-block ranks may differ, see BlockAggregation). */
     private Map<String, float[]> global;
     /** Each client's cut in the split modes. */
@@ -124,6 +125,7 @@ public final class RoundDriver implements AutoCloseable {
             this.server = null;
             this.endpoint = null;
         }
+        spark.sparkContext().addSparkListener(events);
     }
 
     public int rounds() {
@@ -463,6 +465,7 @@ public final class RoundDriver implements AutoCloseable {
 
     @Override
     public void close() {
+        spark.sparkContext().removeSparkListener(events);
         if (server != null) {
             server.close();
         }

@@ -288,7 +288,7 @@ public final class SplitServer implements AutoCloseable {
         if (round >= 0 && stream.attempt == attempt && expected.contains(stream.clientId) && !finished.contains(stream.clientId)
                 && brokenAttempt < attempt) {
             LOG.warn("split server: client {} left round {} before its last step; failing the round's attempt {}",
-                    stream.clientId, round, attempt);
+                    stream.clientId, round + 1, attempt);
             brokenAttempt = attempt;
             failWaiting(Status.ABORTED.withDescription("client " + stream.clientId + " left round " + round));
         }
@@ -309,7 +309,7 @@ public final class SplitServer implements AutoCloseable {
         }
         if (r.attempt() > attempt) {
             // Spark retries the whole barrier stage: forget the failed attempt's steps
-            LOG.warn("split server: round {} restarts as stage attempt {}; rolling back to the round start", round, r.attempt());
+            LOG.warn("split server: round {} restarts as stage attempt {}; rolling back to the round start", round + 1, r.attempt());
             failWaiting(Status.ABORTED.withDescription("round " + round + " restarted as attempt " + r.attempt()));
             segment.restore(roundStart);
             attempt = r.attempt();

@@ -1,0 +1,225 @@
+package org.splitlora.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.splitlora.datasets.synthetic.SyntheticE2E;
+
+/**
+ * The job jar on a real Spark standalone cluster on 127.0.0.1 (a master and two 4-core workers,
+ * separate JVMs from Spark 3.5.9's jars), submitted through submit-scripts/submit-standalone.sh:
+ * prepare and 2 rounds of SFL with 4 clients on the built-in model; the same run through
+ * run-local.sh in local mode gives the same losses; a worker killed in a round does not stop the run.
+ */
+@Tag("cluster")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class StandaloneClusterIT {
+
+    private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
+    private static final Duration RUN_TIMEOUT = Duration.ofMinutes(6);
+
+    private static Path work;
+    private static Path sparkHome;
+    private static LocalSparkCluster cluster;
+    private static Path data;
+    private static Path conf;
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        Path itDir = Path.of(System.getProperty("splitlora.itDir", "target/cluster-it"));
+        sparkHome = LocalSparkCluster.distribution(Path.of(System.getProperty("splitlora.sparkDistPom",
+                "src/it/spark-dist/pom.xml")).toAbsolutePath(), itDir.resolve("spark-dist").toAbsolutePath());
+        work = itDir.resolve("work").toAbsolutePath();
+        deleteTree(work);
+        Files.createDirectories(work);
+        cluster = LocalSparkCluster.start(sparkHome, work.resolve("cluster-logs"), 2, 4);
+
+        Path csv = work.resolve("synthetic-e2e.csv");
+        try (Writer w = Files.newBufferedWriter(csv, StandardCharsets.UTF_8)) {
+            SyntheticE2E.writeCsv(w, SyntheticE2E.generate(240, 11));
+        }
+        data = work.resolve("prepared");
+        Result prep = submitStandalone("prepare", List.of("prepare", "--input", csv.toString(), "--format", "e2e",
+                "--tokenizer", "builtin:tiny-gpt2", "--clients", "4", "--partition", "iid", "--valid-fraction", "0.1",
+                "--seed", "11", "--out", data.toString()));
+        assertEquals(0, prep.exit(), "prepare on the cluster failed:\n" + prep.log());
+        assertTrue(Files.isRegularFile(data.resolve("manifest.json")), prep.log());
+
+        conf = Files.writeString(work.resolve("cluster.conf"), String.join("\n",
+                "mode = sfl", "seed = 5", "model = \"builtin:tiny-gpt2\"",
+                "data { dir = \"" + data + "\", maxValidExamples = 24 }",
+                "lora { targets = [q, v], rank = 4, alpha = 16, dropout = 0.0 }",
+                "optimizer { lr = 1e-2, warmupSteps = 2 }",
+                "train { batchSize = 4, microBatchSize = 4, labelSmoothing = 0.0, localSteps = 5, rounds = 2, evalEvery = 1 }",
+                "federation.clientsPerRound = 4", "split.cut = 2", ""));
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void sflOnTheClusterCompletesAndMatchesLocalMode() throws Exception {
+        Result onCluster = submitStandalone("train-cluster", List.of("train", "--conf", conf.toString(), "--set",
+                "out=" + work.resolve("run-cluster")));
+        assertEquals(0, onCluster.exit(), "train on the cluster failed:\n" + onCluster.log());
+        Path run = work.resolve("run-cluster");
+        for (String f : List.of("run.json", "metrics.jsonl", "report.html", "adapter/adapter_model.safetensors",
+                "adapter/adapter_config.json", "adapters/round-0001/adapter_model.safetensors",
+                "adapters/round-0002/adapter_model.safetensors", "checkpoint")) {
+            assertTrue(Files.exists(run.resolve(f)), "run directory lacks " + f + "\n" + onCluster.log());
+        }
+        List<JsonObject> cluster = rounds(run);
+        assertEquals(2, cluster.size());
+        for (JsonObject r : cluster) {
+            assertEquals(4, r.getAsJsonArray("per_client").size(), "4 client tasks a round");
+        }
+        double trainLoss1 = cluster.get(0).get("train_loss").getAsDouble();
+        double trainLoss2 = cluster.get(1).get("train_loss").getAsDouble();
+        double val1 = cluster.get(0).get("val_loss").getAsDouble();
+        double val2 = cluster.get(1).get("val_loss").getAsDouble();
+        assertTrue(trainLoss2 < trainLoss1, "train loss " + trainLoss1 + " -> " + trainLoss2);
+        assertTrue(val2 < val1, "validation loss " + val1 + " -> " + val2);
+
+        Result local = run("train-local", List.of(ROOT.resolve("submit-scripts/run-local.sh").toString(),
+                "--master", "local[4,4]", "--torch-threads", "1", "--conf", "spark.driver.memory=1g",
+                "train", "--conf", conf.toString(), "--set", "out=" + work.resolve("run-local")));
+        assertEquals(0, local.exit(), "train in local mode failed:\n" + local.log());
+        List<JsonObject> inLocal = rounds(work.resolve("run-local"));
+        assertEquals(cluster.size(), inLocal.size());
+        for (int i = 0; i < cluster.size(); i++) {
+            for (String key : List.of("train_loss", "val_loss")) {
+                assertEquals(inLocal.get(i).get(key).getAsDouble(), cluster.get(i).get(key).getAsDouble(), 1e-5,
+                        "round " + (i + 1) + " " + key + ": local mode vs cluster");
+            }
+            for (int c = 0; c < 4; c++) {
+                JsonObject l = inLocal.get(i).getAsJsonArray("per_client").get(c).getAsJsonObject();
+                JsonObject k = cluster.get(i).getAsJsonArray("per_client").get(c).getAsJsonObject();
+                assertEquals(l.get("client").getAsInt(), k.get("client").getAsInt());
+                assertEquals(l.get("train_loss").getAsDouble(), k.get("train_loss").getAsDouble(), 1e-5,
+                        "round " + (i + 1) + " client " + l.get("client") + " loss: local mode vs cluster");
+            }
+        }
+    }
+
+    /** Runs after the other test: it leaves the cluster with one worker. */
+    @Test
+    @Order(2)
+    void aWorkerKilledInARoundDoesNotStopTheRun() throws Exception {
+        Path run = work.resolve("run-killed");
+        // slowed clients make a round last long enough to be caught in the middle
+        Process p = startStandalone("train-killed", List.of("train", "--conf", conf.toString(), "--set", "out=" + run,
+                "--set", "train.rounds=3", "--set", "train.localSteps=12", "--set", "clients.speed=[0.2, 0.2, 0.2, 0.2]"));
+        Path log = work.resolve("train-killed.log");
+        try {
+            long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
+            while (lines(run.resolve("metrics.jsonl")) < 1) {
+                assertTrue(p.isAlive(), "the run ended before its first round:\n" + Files.readString(log));
+                assertTrue(System.nanoTime() < deadline, "no round finished in time:\n" + Files.readString(log));
+                Thread.sleep(200);
+            }
+            Thread.sleep(2000); // into round 2's local steps
+            cluster.killWorker(1);
+            assertTrue(p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "the run did not finish after the kill");
+        } finally {
+            p.destroyForcibly();
+        }
+        String out = Files.readString(log);
+        assertEquals(0, p.exitValue(), "the run failed after a worker was killed:\n" + out);
+        List<JsonObject> rounds = rounds(run);
+        assertEquals(3, rounds.size(), out);
+        boolean retried = rounds.stream().flatMap(r -> r.getAsJsonArray("per_client").asList().stream())
+                .anyMatch(c -> c.getAsJsonObject().get("stage_attempt").getAsInt() > 0);
+        assertTrue(retried, "no round was re-run after the kill:\n" + out);
+        assertTrue(out.contains("lost ("), "the driver did not say an executor was lost:\n" + out);
+        for (JsonObject r : rounds) {
+            assertEquals(4, r.getAsJsonArray("per_client").size(), "every round completes with its 4 clients");
+        }
+    }
+
+    private record Result(int exit, String log) {}
+
+    private static Result submitStandalone(String name, List<String> command) throws Exception {
+        Process p = startStandalone(name, command);
+        if (!p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        return new Result(p.isAlive() ? -1 : p.exitValue(), Files.readString(work.resolve(name + ".log")));
+    }
+
+    /** submit-standalone.sh in client mode: the driver (and split server) in a JVM on this machine. */
+    private static Process startStandalone(String name, List<String> command) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("submit-scripts/submit-standalone.sh").toString(),
+                "--master", cluster.masterUrl(), "--torch-threads", "1",
+                "--conf", "spark.executor.cores=4", "--conf", "spark.executor.memory=1g", "--conf", "spark.driver.memory=1g",
+                "--conf", "spark.cores.max=8", "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
+                "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=60s"));
+        cmd.addAll(command);
+        return start(name, cmd);
+    }
+
+    private static Result run(String name, List<String> cmd) throws Exception {
+        Process p = start(name, cmd);
+        if (!p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        return new Result(p.isAlive() ? -1 : p.exitValue(), Files.readString(work.resolve(name + ".log")));
+    }
+
+    private static Process start(String name, List<String> cmd) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve(name + ".log").toFile());
+        pb.environment().putAll(cluster.environment());
+        pb.environment().put("SPLITLORA_DRIVER_THREADS", "1");
+        pb.environment().put("SPLITLORA_JOB_JAR", System.getProperty("splitlora.jobJar", ""));
+        return pb.start();
+    }
+
+    private static List<JsonObject> rounds(Path run) throws IOException {
+        return Files.readAllLines(run.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank())
+                .map(l -> JsonParser.parseString(l).getAsJsonObject()).toList();
+    }
+
+    private static long lines(Path f) throws IOException {
+        if (!Files.exists(f)) {
+            return 0;
+        }
+        try (Stream<String> s = Files.lines(f)) {
+            return s.filter(l -> !l.isBlank()).count();
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+# Shared by run-local.sh and submit-*.sh (sourced, not run): finds spark-submit and the job jar,
+# parses the options every script has, and builds the spark-submit command in the array `cmd`.
+#
+# Usage of a script: SCRIPT [script options] [spark-submit options] COMMAND [ARGS...]
+#   COMMAND ARGS   a splitlora command and its options (train --conf run.conf, prepare ..., eval ...)
+# Script options (all scripts):
+#   --dry-run              print the spark-submit command (shell-quoted) instead of running it
+#   --jar PATH|URI         the job jar (default: $SPLITLORA_JOB_JAR, else spark-job/target/splitlora-spark-job-*-job.jar)
+#   --properties-file F    Spark properties (default: conf/spark-defaults.conf)
+#   --torch-threads N      PyTorch threads per executor task (default 1; executor cores x N <= cores)
+#   --split-port P         fixed split-server port on the driver (train: --set split.port=P)
+# Any other --option (with its value, or as --option=value) goes to spark-submit as given.
+# Environment: SPARK_HOME (else spark-submit on PATH), SPLITLORA_DIRECT_MEMORY (default 1g),
+# SPLITLORA_DRIVER_THREADS (driver torch threads, default: all cores of the driver's machine).
+
+set -euo pipefail
+
+splitlora_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+main_class=org.splitlora.cli.SplitLoraCli
+
+# Spark/DJL on Java 17 (see DJL-NOTES): the JDK internals Spark reflects on, DJL offline.
+java17_opens="--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED \
+--add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
+--add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED \
+--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED \
+--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED \
+--add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED \
+--add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED \
+-Djdk.reflect.useDirectMethodHandle=false"
+
+die() {
+  echo "$(basename "$0"): $*" >&2
+  exit 2
+}
+
+# The spark-submit executable: $SPARK_HOME/bin/spark-submit, else the one on PATH.
+spark_submit_bin() {
+  if [[ -n "${SPARK_HOME:-}" ]]; then
+    [[ -x "$SPARK_HOME/bin/spark-submit" ]] || die "SPARK_HOME=$SPARK_HOME has no bin/spark-submit"
+    echo "$SPARK_HOME/bin/spark-submit"
+  elif command -v spark-submit >/dev/null 2>&1; then
+    command -v spark-submit
+  elif $dry_run; then
+    echo spark-submit
+  else
+    die "spark-submit not found: set SPARK_HOME to a Spark 3.5 (Scala 2.12) installation or put spark-submit on PATH"
+  fi
+}
+
+default_job_jar() {
+  local jar
+  jar="$(ls "$splitlora_root"/spark-job/target/splitlora-spark-job-*-job.jar 2>/dev/null | head -n 1 || true)"
+  [[ -n "$jar" ]] || die "no job jar; build it: mvn -q -B package -DskipTests (in $splitlora_root), or pass --jar"
+  echo "$jar"
+}
+
+# Parses the common options into globals; script-specific ones are handled by the caller's
+# `script_option NAME VALUE` hook (returns 0 when it took the option, 1 when it did not).
+dry_run=false
+job_jar="${SPLITLORA_JOB_JAR:-}"
+properties_file="$splitlora_root/conf/spark-defaults.conf"
+torch_threads=1
+split_port=""
+spark_opts=()
+ship_files=()   # spark-submit takes one --files list: the user's, the command's conf, log4j2
+app_args=()
+
+parse_args() {
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --dry-run) dry_run=true; shift ;;
+      --jar) [[ $# -ge 2 ]] || die "--jar needs a value"; job_jar="$2"; shift 2 ;;
+      --properties-file) [[ $# -ge 2 ]] || die "--properties-file needs a value"; properties_file="$2"; shift 2 ;;
+      --torch-threads)
+        [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || die "--torch-threads needs a positive integer"
+        torch_threads="$2"; shift 2 ;;
+      --split-port)
+        [[ $# -ge 2 && "$2" =~ ^[0-9]+$ && "$2" -le 65535 ]] || die "--split-port needs a port in [0, 65535]"
+        split_port="$2"; shift 2 ;;
+      --help|-h) usage; exit 0 ;;
+      --files) [[ $# -ge 2 ]] || die "--files needs a value"; ship_files+=("$2"); shift 2 ;;
+      --*=*) spark_opts+=("$1"); shift ;;
+      --verbose|--supervise) spark_opts+=("$1"); shift ;;
+      --*)
+        if [[ $# -ge 2 ]] && script_option "$1" "$2"; then
+          shift 2
+        else
+          [[ $# -ge 2 ]] || die "$1 needs a value"
+          spark_opts+=("$1" "$2"); shift 2
+        fi ;;
+      *) app_args=("$@"); break ;;
+    esac
+  done
+  [[ ${#app_args[@]} -gt 0 ]] || die "no splitlora command given (e.g. train --conf run.conf); see --help"
+  if [[ -n "$split_port" ]]; then
+    case "${app_args[0]}" in
+      train|bench) app_args+=(--set "split.port=$split_port") ;;
+      *) die "--split-port applies to train and bench, not ${app_args[0]}" ;;
+    esac
+  fi
+}
+
+# In cluster deploy mode the driver runs elsewhere: a local `--conf FILE` of the command is
+# shipped with --files and named by its base name (the driver's working directory holds it).
+ship_app_conf() {
+  local i
+  for ((i = 0; i < ${#app_args[@]} - 1; i++)); do
+    if [[ "${app_args[$i]}" == --conf && -f "${app_args[$((i + 1))]}" ]]; then
+      ship_files+=("$(cd "$(dirname "${app_args[$((i + 1))]}")" && pwd)/$(basename "${app_args[$((i + 1))]}")")
+      app_args[$((i + 1))]="$(basename "${app_args[$((i + 1))]}")"
+    fi
+  done
+}
+
+# Java options for a JVM that runs SplitLoRA code (driver or executor).
+jvm_options() {
+  local threads="$1"
+  echo "$java17_opens -Dai.djl.offline=true -XX:MaxDirectMemorySize=${SPLITLORA_DIRECT_MEMORY:-1g}" \
+    "-Dai.djl.pytorch.num_threads=$threads -Dai.djl.pytorch.num_interop_threads=1"
+}
+
+# Fills `cmd` with: spark-submit, the master-specific options in $@, the common ones, the
+# user's spark-submit options, the jar and the command.
+build_command() {
+  local driver_threads="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
+  [[ -n "$job_jar" ]] || job_jar="$(default_job_jar)"
+  cmd=("$(spark_submit_bin)" "$@" --class "$main_class")
+  if [[ -f "$properties_file" ]]; then
+    cmd+=(--properties-file "$properties_file")
+  elif [[ "$properties_file" != "$splitlora_root/conf/spark-defaults.conf" ]]; then
+    die "--properties-file $properties_file: no such file"
+  fi
+  cmd+=(--conf "spark.driver.extraJavaOptions=$(jvm_options "$driver_threads")${driver_log_option:+ $driver_log_option}"
+        --conf "spark.executor.extraJavaOptions=$(jvm_options "$torch_threads")"
+        --conf "spark.executorEnv.OMP_NUM_THREADS=$torch_threads")
+  if [[ ${#ship_files[@]} -gt 0 ]]; then
+    cmd+=(--files "$(IFS=,; echo "${ship_files[*]}")")
+  fi
+  cmd+=("${spark_opts[@]}" "$job_jar" "${app_args[@]}")
+}
+
+run_command() {
+  if $dry_run; then
+    printf '%q ' "${cmd[@]}"
+    echo
+  else
+    exec "${cmd[@]}"
+  fi
+}
+
+# A script with no options of its own.
+script_option() {
+  return 1
+}

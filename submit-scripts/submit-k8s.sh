@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# submit-k8s.sh --master k8s://https://API_SERVER:443 --image IMAGE [options] COMMAND [ARGS...] —
+# spark-submit of the job to Kubernetes in cluster mode. The driver pod hosts the split server;
+# Spark gives it a headless service, so executors reach any port of the driver pod through
+# spark.driver.host (set --split-port where a NetworkPolicy must allow a fixed port).
+# The image: a Spark 3.5 (Scala 2.12) image on Java 17 with the job jar at
+# /opt/splitlora/splitlora-job.jar (or --jar local:///... / an s3a:// or https:// URI).
+# Options: --master (required), --image (required), --namespace NS (default default),
+# --service-account SA (default spark), --driver-threads N (default 4), and those of
+# lib/submit-common.sh (--dry-run, --jar, --properties-file, --torch-threads, --split-port).
+# Other --options go to spark-submit.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/submit-common.sh"
+
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+master=""
+image=""
+namespace=default
+service_account=spark
+script_option() {
+  case "$1" in
+    --master) [[ "$2" == k8s://* ]] || die "--master must be k8s://https://HOST:PORT, got $2"; master="$2" ;;
+    --image) image="$2" ;;
+    --namespace) namespace="$2" ;;
+    --service-account) service_account="$2" ;;
+    --driver-threads) [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--driver-threads needs a positive integer"
+      SPLITLORA_DRIVER_THREADS="$2" ;;
+    *) return 1 ;;
+  esac
+}
+
+parse_args "$@"
+[[ -n "$master" ]] || die "--master k8s://https://HOST:PORT is required"
+[[ -n "$image" ]] || die "--image is required (a Spark 3.5 / Java 17 image holding the job jar)"
+[[ -n "$job_jar" ]] || job_jar="local:///opt/splitlora/splitlora-job.jar"
+SPLITLORA_DRIVER_THREADS="${SPLITLORA_DRIVER_THREADS:-4}"
+ship_app_conf
+driver_log_option=""
+build_command --master "$master" --deploy-mode cluster \
+  --conf "spark.kubernetes.container.image=$image" \
+  --conf "spark.kubernetes.namespace=$namespace" \
+  --conf "spark.kubernetes.authenticate.driver.serviceAccountName=$service_account" \
+  --conf "spark.kubernetes.driverEnv.OMP_NUM_THREADS=$SPLITLORA_DRIVER_THREADS"
+run_command

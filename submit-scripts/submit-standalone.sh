@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# submit-standalone.sh --master spark://HOST:7077 [options] COMMAND [ARGS...] — spark-submit of the
+# job jar to a Spark standalone cluster.
+# Options: --master (required), --deploy-mode client|cluster (default client: the driver, and with
+# it the split server, runs here), --driver-host H (address executors dial for the driver and the
+# split server; default: Spark's choice), and those of lib/submit-common.sh (--dry-run, --jar,
+# --properties-file, --torch-threads, --split-port). Other --options go to spark-submit.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/submit-common.sh"
+
+usage() { sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+master=""
+deploy_mode=client
+driver_host=""
+script_option() {
+  case "$1" in
+    --master) [[ "$2" == spark://* ]] || die "--master must be spark://HOST:PORT, got $2"; master="$2" ;;
+    --deploy-mode) [[ "$2" == client || "$2" == cluster ]] || die "--deploy-mode must be client or cluster"; deploy_mode="$2" ;;
+    --driver-host) driver_host="$2" ;;
+    *) return 1 ;;
+  esac
+}
+
+parse_args "$@"
+[[ -n "$master" ]] || die "--master spark://HOST:PORT is required"
+extra=()
+if [[ "$deploy_mode" == client ]]; then
+  export OMP_NUM_THREADS="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
+  driver_log_option="-Dlog4j2.configurationFile=file:$splitlora_root/conf/log4j2.properties"
+else
+  ship_app_conf
+fi
+[[ -z "$driver_host" ]] || extra+=(--conf "spark.driver.host=$driver_host")
+build_command --master "$master" --deploy-mode "$deploy_mode" "${extra[@]}"
+run_command
