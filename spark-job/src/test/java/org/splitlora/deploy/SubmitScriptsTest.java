@@ -84,7 +84,7 @@ class SubmitScriptsTest {
 
     @Test
     void k8sRunsTheDriverPodFromTheImage() throws Exception {
-        Submit s = dryRun(null, "submit-k8s.sh", "--master", "k8s://https://api.example:6443", "--image", "repo/splitlora:0.1",
+        Submit s = dryRunWithJar(null, "submit-k8s.sh", "--master", "k8s://https://api.example:6443", "--image", "repo/splitlora:0.1",
                 "--namespace", "fl", "--split-port", "7079", "train", "--conf", runConf.toString());
         assertEquals("k8s://https://api.example:6443", s.option("--master"));
         assertEquals("cluster", s.option("--deploy-mode"));
@@ -141,11 +141,11 @@ class SubmitScriptsTest {
     private record Run(int exit, String out, String err) {}
 
     private static Run run(String script, String... args) throws Exception {
-        return run(JAR, script, args);
+        return runWithJar(JAR, script, args);
     }
 
     /** Runs {@code script --dry-run args} with SPLITLORA_JOB_JAR={@code jobJar} (unset if null). */
-    private static Run run(String jobJar, String script, String... args) throws Exception {
+    private static Run runWithJar(String jobJar, String script, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("submit-scripts").resolve(script).toString(), "--dry-run"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -164,11 +164,11 @@ class SubmitScriptsTest {
 
     /** The printed command as bash parses it: one argument per NUL-terminated field. */
     private static Submit dryRun(String script, String... args) throws Exception {
-        return dryRun(JAR, script, args);
+        return dryRunWithJar(JAR, script, args);
     }
 
-    private static Submit dryRun(String jobJar, String script, String... args) throws Exception {
-        Run r = run(jobJar, script, args);
+    private static Submit dryRunWithJar(String jobJar, String script, String... args) throws Exception {
+        Run r = runWithJar(jobJar, script, args);
         assertEquals(0, r.exit, script + " failed: " + r.err);
         Process p = new ProcessBuilder("bash", "-c", "eval \"argv=($1)\"; printf '%s\\0' \"${argv[@]}\"", "_", r.out).start();
         String fields = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
