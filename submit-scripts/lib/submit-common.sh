@@ -18,15 +18,7 @@ set -euo pipefail
 splitlora_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 main_class=org.splitlora.cli.SplitLoraCli
 
-# Spark/DJL on Java 17 (see DJL-NOTES): the JDK internals Spark reflects on, DJL offline.
-java17_opens="--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED \
---add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
---add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED \
---add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED \
---add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED \
---add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED \
---add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED \
--Djdk.reflect.useDirectMethodHandle=false"
+source "$splitlora_root/submit-scripts/lib/java-options.sh"
 
 die() {
   echo "$(basename "$0"): $*" >&2

@@ -83,6 +83,11 @@ public record TrainConfig(
     private static final Config DEFAULTS = ConfigFactory.parseResources(TrainConfig.class, "defaults.conf",
             ConfigParseOptions.defaults().setAllowMissing(false));
 
+    /** The defaults: every key a run configuration may set (see {@link ConfigReference}). */
+    static Config defaults() {
+        return DEFAULTS;
+    }
+
     /** Loads {@code file} (or only the defaults when null) with {@code key=value} overrides applied on top. */
     public static TrainConfig load(Path file, List<String> overrides) {
         Config user = ConfigFactory.empty();
@@ -124,6 +129,10 @@ public record TrainConfig(
         for (Map.Entry<String, ConfigValue> e : user.entrySet()) {
             if (!DEFAULTS.hasPathOrNull(e.getKey())) {
                 throw new ConfigError(origin + ": unknown key '" + e.getKey() + "'");
+            }
+            // Typesafe's getInt truncates 0.5 to 0 without a word
+            if ("int".equals(ConfigReference.types().get(e.getKey())) && e.getValue().unwrapped() instanceof Double d) {
+                throw new ConfigError(origin + ": " + e.getKey() + " must be an integer, got " + d);
             }
         }
         Config c;
@@ -237,9 +246,11 @@ public record TrainConfig(
             k.check(v > 0 && v <= 1, "clients.speed", "[" + i + "] must be in (0, 1] (1 = full speed, 0.25 = 4x slower), got " + v);
         }
 
+        // read (and so type-checked) even when off: a typo must not wait until someone turns it on
+        double clipNorm = c.getDouble("privacy.activationNoise.clipNorm");
+        double noiseMultiplier = c.getDouble("privacy.activationNoise.noiseMultiplier");
         ActivationPrivacy privacy = c.getBoolean("privacy.activationNoise.enabled")
-                ? k.parse("privacy.activationNoise", () -> new ActivationPrivacy(c.getDouble("privacy.activationNoise.clipNorm"),
-                        c.getDouble("privacy.activationNoise.noiseMultiplier")))
+                ? k.parse("privacy.activationNoise", () -> new ActivationPrivacy(clipNorm, noiseMultiplier))
                 : null;
         return new TrainConfig(mode, c.getLong("seed"), Path.of(c.getString("out")), model, data, lora, optim, train, fed,
                 split, splitft, speeds, privacy, c.getBoolean("export.mergedModel"), c.getString("spark.master"), c);

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,8 +129,7 @@ class SubmitScriptsTest {
     /** Java 17 opens exactly as this test JVM got them from the build (the pom's list), and DJL offline. */
     private static void assertJavaOptions(String javaOptions) {
         List<String> opts = Arrays.asList(javaOptions.split(" "));
-        List<String> expected = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> a.startsWith("--add-opens") || a.equals("-Djdk.reflect.useDirectMethodHandle=false")).toList();
+        List<String> expected = LocalSparkCluster.JAVA17_OPENS;
         assertEquals(15, expected.size(), "the build's Java 17 options: " + expected);
         assertTrue(opts.containsAll(expected), "missing Java 17 options in " + javaOptions);
         assertTrue(opts.contains("-Dai.djl.offline=true"), javaOptions);
