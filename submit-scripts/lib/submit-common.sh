@@ -11,6 +11,7 @@
 #   --split-port P         fixed split-server port on the driver (train: --set split.port=P)
 # Any other --option (with its value, or as --option=value) goes to spark-submit as given.
 # Environment: SPARK_HOME (else spark-submit on PATH), SPLITLORA_DIRECT_MEMORY (default 1g),
+# SPLITLORA_JOB_JAR (the default --jar), SPLITLORA_DRY_RUN=1 (as --dry-run),
 # SPLITLORA_DRIVER_THREADS (driver torch threads, default: all cores of the driver's machine).
 
 set -euo pipefail
@@ -48,7 +49,9 @@ default_job_jar() {
 
 # Parses the common options into globals; script-specific ones are handled by the caller's
 # `script_option NAME VALUE` hook (returns 0 when it took the option, 1 when it did not).
+# SPLITLORA_DRY_RUN=1 does what --dry-run does (for `splitlora --master ...`, which has no script options)
 dry_run=false
+[[ "${SPLITLORA_DRY_RUN:-}" != 1 ]] || dry_run=true
 job_jar="${SPLITLORA_JOB_JAR:-}"
 properties_file="$splitlora_root/conf/spark-defaults.conf"
 torch_threads=1

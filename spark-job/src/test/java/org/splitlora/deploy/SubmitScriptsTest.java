@@ -110,6 +110,25 @@ class SubmitScriptsTest {
         assertEquals(List.of("demo"), local.appArgs());
     }
 
+    /** splitlora with a cluster --master hands the command to that cluster's script (k8s also needs --image: call it directly). */
+    @Test
+    void theLauncherSubmitsToTheClusterItsMasterNames() throws Exception {
+        for (String master : List.of("spark://m:7077", "yarn")) {
+            ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("submit-scripts/splitlora").toString(),
+                    "prepare", "--input", "a.csv", "--master", master, "--format", "e2e");
+            pb.environment().put("SPARK_HOME", sparkHome.toString());
+            pb.environment().put("SPLITLORA_JOB_JAR", JAR);
+            pb.environment().put("SPLITLORA_DRY_RUN", "1");
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), err);
+            Submit s = parse(out);
+            assertEquals(master, s.option("--master"));
+            assertEquals(List.of("prepare", "--input", "a.csv", "--format", "e2e"), s.appArgs(), "--master goes to spark-submit");
+        }
+    }
+
     @Test
     void badOptionsAreRefusedNamingTheOption() throws Exception {
         assertRefused("--image is required", "submit-k8s.sh", "--master", "k8s://https://a:1", "train");
@@ -168,7 +187,11 @@ class SubmitScriptsTest {
     private static Submit dryRunWithJar(String jobJar, String script, String... args) throws Exception {
         Run r = runWithJar(jobJar, script, args);
         assertEquals(0, r.exit, script + " failed: " + r.err);
-        Process p = new ProcessBuilder("bash", "-c", "eval \"argv=($1)\"; printf '%s\\0' \"${argv[@]}\"", "_", r.out).start();
+        return parse(r.out);
+    }
+
+    private static Submit parse(String printed) throws Exception {
+        Process p = new ProcessBuilder("bash", "-c", "eval \"argv=($1)\"; printf '%s\\0' \"${argv[@]}\"", "_", printed).start();
         String fields = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor());
         return new Submit(List.of(fields.substring(0, fields.length() - 1).split("\0", -1)));
