@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # run-local.sh [options] COMMAND [ARGS...] — spark-submit of the job jar in local mode on this
-# machine (local[*]: the driver's split server and the client tasks in one JVM).
-# Options: --master local[N] (default local[*]) and those of lib/submit-common.sh (--dry-run, --jar,
-# --properties-file, --torch-threads, --split-port); other --options go to spark-submit.
+# machine: the driver's split server and the client tasks in one JVM.
+# Options: --master local[N,F] (default local[*,4]: a slot per core, 4 attempts per task; a round
+# needs a slot per client), and those of lib/submit-common.sh (--dry-run, --jar,
+# --spark-defaults, --torch-threads, --split-port); other --options go to spark-submit.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/submit-common.sh"
 
-usage() { sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
-master="local[*]"
+master="local[*,4]"
 script_option() {
   case "$1" in
     --master) [[ "$2" == local* ]] || die "--master must be local[...] here (use submit-standalone.sh, submit-yarn.sh or submit-k8s.sh for a cluster)"
@@ -17,10 +17,11 @@ script_option() {
 }
 
 parse_args "$@"
-export OMP_NUM_THREADS="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
+# local mode: one JVM, so the driver's torch threads are the tasks' too
+$torch_threads_given || torch_threads="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
+SPLITLORA_DRIVER_THREADS="$torch_threads"
+export OMP_NUM_THREADS="$torch_threads"
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
 driver_log_option="-Dlog4j2.configurationFile=file:$splitlora_root/conf/log4j2.properties"
-# local mode: one JVM, so the driver's torch threads are the tasks' too
-torch_threads="$OMP_NUM_THREADS"
 build_command --master "$master" --deploy-mode client
 run_command

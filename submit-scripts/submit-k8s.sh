@@ -6,23 +6,26 @@
 # The image: a Spark 3.5 (Scala 2.12) image on Java 17 with the job jar at
 # /opt/splitlora/splitlora-job.jar (or --jar local:///... / an s3a:// or https:// URI).
 # Options: --master (required), --image (required), --namespace NS (default default),
-# --service-account SA (default spark), --driver-threads N (default 4), and those of
-# lib/submit-common.sh (--dry-run, --jar, --properties-file, --torch-threads, --split-port).
+# --service-account SA (default spark), --driver-threads N (default 4), --upload-path URI (where
+# spark-submit uploads local files such as the command's --conf file, e.g. s3a://bucket/spark;
+# required when the command names a local --conf), and those of
+# lib/submit-common.sh (--dry-run, --jar, --spark-defaults, --torch-threads, --split-port).
 # Other --options go to spark-submit.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/submit-common.sh"
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 master=""
 image=""
 namespace=default
 service_account=spark
+upload_path=""
 script_option() {
   case "$1" in
     --master) [[ "$2" == k8s://* ]] || die "--master must be k8s://https://HOST:PORT, got $2"; master="$2" ;;
     --image) image="$2" ;;
     --namespace) namespace="$2" ;;
     --service-account) service_account="$2" ;;
+    --upload-path) upload_path="$2" ;;
     --driver-threads) [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--driver-threads needs a positive integer"
       SPLITLORA_DRIVER_THREADS="$2" ;;
     *) return 1 ;;
@@ -35,8 +38,14 @@ parse_args "$@"
 [[ -n "$job_jar" ]] || job_jar="local:///opt/splitlora/splitlora-job.jar"
 SPLITLORA_DRIVER_THREADS="${SPLITLORA_DRIVER_THREADS:-4}"
 ship_app_conf
+extra=()
+if [[ -n "$upload_path" ]]; then
+  extra+=(--conf "spark.kubernetes.file.upload.path=$upload_path")
+elif $shipped_conf; then
+  die "the command's --conf file is local: give --upload-path URI (spark-submit uploads it there for the driver pod)"
+fi
 driver_log_option=""
-build_command --master "$master" --deploy-mode cluster \
+build_command --master "$master" --deploy-mode cluster ${extra[@]+"${extra[@]}"} \
   --conf "spark.kubernetes.container.image=$image" \
   --conf "spark.kubernetes.namespace=$namespace" \
   --conf "spark.kubernetes.authenticate.driver.serviceAccountName=$service_account" \

@@ -2,12 +2,12 @@
 # submit-standalone.sh --master spark://HOST:7077 [options] COMMAND [ARGS...] — spark-submit of the
 # job jar to a Spark standalone cluster.
 # Options: --master (required), --deploy-mode client|cluster (default client: the driver, and with
-# it the split server, runs here), --driver-host H (address executors dial for the driver and the
+# it the split server, runs here; in cluster mode a worker runs the driver, so the job jar, the
+# command's --conf file and the data must be at paths or URIs every worker can read), --driver-host H (address executors dial for the driver and the
 # split server; default: Spark's choice), and those of lib/submit-common.sh (--dry-run, --jar,
-# --properties-file, --torch-threads, --split-port). Other --options go to spark-submit.
+# --spark-defaults, --torch-threads, --split-port). Other --options go to spark-submit.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/submit-common.sh"
 
-usage() { sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 master=""
 deploy_mode=client
@@ -28,8 +28,9 @@ if [[ "$deploy_mode" == client ]]; then
   export OMP_NUM_THREADS="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
   driver_log_option="-Dlog4j2.configurationFile=file:$splitlora_root/conf/log4j2.properties"
 else
-  ship_app_conf
+  echo "$(basename "$0"): cluster mode: a worker runs the driver; the jar ($job_jar), --conf files and data" \
+    "must be at paths every worker can read (a shared mount, hdfs://, s3a://)" >&2
 fi
 [[ -z "$driver_host" ]] || extra+=(--conf "spark.driver.host=$driver_host")
-build_command --master "$master" --deploy-mode "$deploy_mode" "${extra[@]}"
+build_command --master "$master" --deploy-mode "$deploy_mode" ${extra[@]+"${extra[@]}"}
 run_command

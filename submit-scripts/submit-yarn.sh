@@ -5,11 +5,10 @@
 # runs in the application master's container; client: here, so executors must reach this machine:
 # give --driver-host and open the driver, block manager and split ports), --driver-host H (client
 # mode), --driver-port P and --block-manager-port P (fixed ports for firewalls), --queue Q, and
-# those of lib/submit-common.sh (--dry-run, --jar, --properties-file, --torch-threads, --split-port).
+# those of lib/submit-common.sh (--dry-run, --jar, --spark-defaults, --torch-threads, --split-port).
 # Other --options go to spark-submit.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/submit-common.sh"
 
-usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 deploy_mode=cluster
 driver_host=""
@@ -42,5 +41,5 @@ else
   driver_log_option="-Dlog4j2.configurationFile=log4j2.properties"
 fi
 SPLITLORA_DRIVER_THREADS="$driver_threads"
-build_command --master yarn --deploy-mode "$deploy_mode" "${extra[@]}"
+build_command --master yarn --deploy-mode "$deploy_mode" ${extra[@]+"${extra[@]}"}
 run_command

@@ -6,7 +6,8 @@
 # Script options (all scripts):
 #   --dry-run              print the spark-submit command (shell-quoted) instead of running it
 #   --jar PATH|URI         the job jar (default: $SPLITLORA_JOB_JAR, else spark-job/target/splitlora-spark-job-*-job.jar)
-#   --properties-file F    Spark properties (default: conf/spark-defaults.conf)
+#   --spark-defaults F     the project's Spark properties, passed as --conf entries on top of the
+#                          cluster's spark-defaults.conf (default: conf/spark-defaults.conf; none = skip)
 #   --torch-threads N      PyTorch threads per executor task (default 1; executor cores x N <= cores)
 #   --split-port P         fixed split-server port on the driver (train: --set split.port=P)
 # Any other --option (with its value, or as --option=value) goes to spark-submit as given.
@@ -20,6 +21,11 @@ splitlora_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 main_class=org.splitlora.cli.SplitLoraCli
 
 source "$splitlora_root/submit-scripts/lib/java-options.sh"
+
+# --help: the running script's header comment.
+usage() {
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+}
 
 die() {
   echo "$(basename "$0"): $*" >&2
@@ -53,8 +59,9 @@ default_job_jar() {
 dry_run=false
 [[ "${SPLITLORA_DRY_RUN:-}" != 1 ]] || dry_run=true
 job_jar="${SPLITLORA_JOB_JAR:-}"
-properties_file="$splitlora_root/conf/spark-defaults.conf"
+spark_defaults="$splitlora_root/conf/spark-defaults.conf"
 torch_threads=1
+torch_threads_given=false
 split_port=""
 spark_opts=()
 ship_files=()   # spark-submit takes one --files list: the user's, the command's conf, log4j2
@@ -65,16 +72,16 @@ parse_args() {
     case "$1" in
       --dry-run) dry_run=true; shift ;;
       --jar) [[ $# -ge 2 ]] || die "--jar needs a value"; job_jar="$2"; shift 2 ;;
-      --properties-file) [[ $# -ge 2 ]] || die "--properties-file needs a value"; properties_file="$2"; shift 2 ;;
+      --spark-defaults) [[ $# -ge 2 ]] || die "--spark-defaults needs a value"; spark_defaults="$2"; shift 2 ;;
       --torch-threads)
         [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || die "--torch-threads needs a positive integer"
-        torch_threads="$2"; shift 2 ;;
+        torch_threads="$2"; torch_threads_given=true; shift 2 ;;
       --split-port)
         [[ $# -ge 2 && "$2" =~ ^[0-9]+$ && "$2" -le 65535 ]] || die "--split-port needs a port in [0, 65535]"
         split_port="$2"; shift 2 ;;
       --help|-h) usage; exit 0 ;;
       --files) [[ $# -ge 2 ]] || die "--files needs a value"; ship_files+=("$2"); shift 2 ;;
-      --*=*) spark_opts+=("$1"); shift ;;
+      --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;  # --opt=value: parsed as --opt value
       --verbose|--supervise) spark_opts+=("$1"); shift ;;
       --*)
         if [[ $# -ge 2 ]] && script_option "$1" "$2"; then
@@ -95,16 +102,30 @@ parse_args() {
   fi
 }
 
-# In cluster deploy mode the driver runs elsewhere: a local `--conf FILE` of the command is
-# shipped with --files and named by its base name (the driver's working directory holds it).
+# In YARN and Kubernetes cluster deploy mode the driver runs elsewhere: a local `--conf FILE` of
+# the command is shipped with --files and named by its base name (YARN localizes it into the
+# driver's working directory; Kubernetes uploads it to spark.kubernetes.file.upload.path and
+# fetches it there). Sets shipped_conf when it shipped one.
 ship_app_conf() {
   local i
   for ((i = 0; i < ${#app_args[@]} - 1; i++)); do
     if [[ "${app_args[$i]}" == --conf && -f "${app_args[$((i + 1))]}" ]]; then
       ship_files+=("$(cd "$(dirname "${app_args[$((i + 1))]}")" && pwd)/$(basename "${app_args[$((i + 1))]}")")
       app_args[$((i + 1))]="$(basename "${app_args[$((i + 1))]}")"
+      shipped_conf=true
     fi
   done
+}
+shipped_conf=false
+
+# The project's Spark properties as --conf entries (lines `key value`; # comments).
+spark_defaults_confs() {
+  [[ "$spark_defaults" != none ]] || return 0
+  [[ -f "$spark_defaults" ]] || die "--spark-defaults $spark_defaults: no such file"
+  local key value
+  while read -r key value; do
+    [[ -z "$key" || "$key" == \#* ]] || cmd+=(--conf "$key=$value")
+  done < "$spark_defaults"
 }
 
 # Java options for a JVM that runs SplitLoRA code (driver or executor).
@@ -120,18 +141,15 @@ build_command() {
   local driver_threads="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
   [[ -n "$job_jar" ]] || job_jar="$(default_job_jar)"
   cmd=("$(spark_submit_bin)" "$@" --class "$main_class")
-  if [[ -f "$properties_file" ]]; then
-    cmd+=(--properties-file "$properties_file")
-  elif [[ "$properties_file" != "$splitlora_root/conf/spark-defaults.conf" ]]; then
-    die "--properties-file $properties_file: no such file"
-  fi
+  spark_defaults_confs
   cmd+=(--conf "spark.driver.extraJavaOptions=$(jvm_options "$driver_threads")${driver_log_option:+ $driver_log_option}"
         --conf "spark.executor.extraJavaOptions=$(jvm_options "$torch_threads")"
         --conf "spark.executorEnv.OMP_NUM_THREADS=$torch_threads")
   if [[ ${#ship_files[@]} -gt 0 ]]; then
     cmd+=(--files "$(IFS=,; echo "${ship_files[*]}")")
   fi
-  cmd+=("${spark_opts[@]}" "$job_jar" "${app_args[@]}")
+  # ${a[@]+"${a[@]}"}: an empty array under set -u on bash < 4.4
+  cmd+=(${spark_opts[@]+"${spark_opts[@]}"} "$job_jar" "${app_args[@]}")
 }
 
 run_command() {

@@ -130,10 +130,6 @@ public record TrainConfig(
             if (!DEFAULTS.hasPathOrNull(e.getKey())) {
                 throw new ConfigError(origin + ": unknown key '" + e.getKey() + "'");
             }
-            // Typesafe's getInt truncates 0.5 to 0 without a word
-            if ("int".equals(ConfigReference.types().get(e.getKey())) && e.getValue().unwrapped() instanceof Double d) {
-                throw new ConfigError(origin + ": " + e.getKey() + " must be an integer, got " + d);
-            }
         }
         Config c;
         try {
@@ -171,16 +167,17 @@ public record TrainConfig(
         k.check(!(modelConfig.family() == org.splitlora.model.config.ModelFamily.GPT2 && targets.contains(LoraTarget.GATE)),
                 "lora.targets", "GPT-2 has no gate projection");
         int rank = k.atLeast("lora.rank", 1);
-        int cutRank = c.getInt("lora.cutRank");
+        int cutRank = k.integer("lora.cutRank");
         k.check(cutRank >= 0 && cutRank <= rank, "lora.cutRank", "must be in [1, lora.rank (" + rank + ")] or 0 (= lora.rank), got "
                 + cutRank);
         double alpha = k.positive("lora.alpha");
         double dropout = c.getDouble("lora.dropout");
         k.check(dropout >= 0 && dropout < 1, "lora.dropout", "must be in [0, 1), got " + dropout);
 
+        int warmupSteps = k.integer("optimizer.warmupSteps");
         OptimizerConfig optim = k.parse("optimizer", () -> new OptimizerConfig(c.getDouble("optimizer.lr"),
                 c.getDouble("optimizer.beta1"), c.getDouble("optimizer.beta2"), c.getDouble("optimizer.eps"),
-                c.getDouble("optimizer.weightDecay"), c.getInt("optimizer.warmupSteps"), c.getDouble("optimizer.maxGradNorm")));
+                c.getDouble("optimizer.weightDecay"), warmupSteps, c.getDouble("optimizer.maxGradNorm")));
 
         int batch = k.atLeast("train.batchSize", 1);
         int micro = k.atLeast("train.microBatchSize", 1);
@@ -198,13 +195,13 @@ public record TrainConfig(
         Federation fed = new Federation(k.atLeast("federation.clientsPerRound", 0), fraction,
                 k.choice("federation.aggregation", Aggregation.class), k.choice("federation.weighting", Weighting.class), k.choice("federation.optimizerState", OptimizerState.class));
 
-        int cut = c.getInt("split.cut");
+        int cut = k.integer("split.cut");
         k.check(!(mode.split() || cutRank > 0) || (cut >= 1 && cut < modelConfig.numLayers()), "split.cut",
                 "must be in [1, " + (modelConfig.numLayers() - 1) + "] for " + model + " (" + modelConfig.numLayers()
                         + " layers), got " + cut);
         // the same adapters in every mode, so that modes compare on the same model
         LoraSpec lora = LoraSpec.of(targets, rank, alpha, dropout).atCut(cut, cutRank);
-        int port = c.getInt("split.port");
+        int port = k.integer("split.port");
         k.check(port >= 0 && port <= 65535, "split.port", "must be in [0, 65535], got " + port);
         long maxBytes = c.getBytes("split.maxMessageSize");
         k.check(maxBytes >= 1 << 20 && maxBytes <= Integer.MAX_VALUE, "split.maxMessageSize", "must be in [1m, 2g), got " + maxBytes);
@@ -221,18 +218,20 @@ public record TrainConfig(
                 cert.isBlank() ? null : k.file("split.tls.certChain", cert), key.isBlank() ? null : k.file("split.tls.privateKey", key));
 
         CutPolicyKind policy = k.choice("splitft.policy", CutPolicyKind.class);
-        int gamma = c.getInt("splitft.gamma");
+        int gamma = k.integer("splitft.gamma");
         k.check(gamma >= 1, "splitft.gamma", "must be >= 1 (blocks a cut moves per round), got " + gamma);
+        int minCutSetting = k.integer("splitft.minCut");
+        int maxCutSetting = k.integer("splitft.maxCut");
         int minCut = cut;
         int maxCut = cut;
         if (mode == RunMode.SPLITFT) {
             int layers = modelConfig.numLayers();
-            minCut = c.getInt("splitft.minCut");
+            minCut = minCutSetting;
             k.check(minCut >= 1 && minCut < layers, "splitft.minCut", "must be in [1, " + (layers - 1) + "] for " + model + " ("
                     + layers + " layers), got " + minCut);
-            maxCut = c.getInt("splitft.maxCut") == 0 ? layers - 1 : c.getInt("splitft.maxCut");
+            maxCut = maxCutSetting == 0 ? layers - 1 : maxCutSetting;
             k.check(maxCut >= minCut && maxCut < layers, "splitft.maxCut", "must be in [splitft.minCut (" + minCut + "), "
-                    + (layers - 1) + "] or 0 (= " + (layers - 1) + "), got " + c.getInt("splitft.maxCut"));
+                    + (layers - 1) + "] or 0 (= " + (layers - 1) + "), got " + maxCutSetting);
             k.check(cut >= minCut && cut <= maxCut, "split.cut", "(every client's first cut) must be in [splitft.minCut, "
                     + "splitft.maxCut] = [" + minCut + ", " + maxCut + "], got " + cut);
         } else {
@@ -252,7 +251,7 @@ public record TrainConfig(
         ActivationPrivacy privacy = c.getBoolean("privacy.activationNoise.enabled")
                 ? k.parse("privacy.activationNoise", () -> new ActivationPrivacy(clipNorm, noiseMultiplier))
                 : null;
-        return new TrainConfig(mode, c.getLong("seed"), Path.of(c.getString("out")), model, data, lora, optim, train, fed,
+        return new TrainConfig(mode, k.longInteger("seed"), Path.of(c.getString("out")), model, data, lora, optim, train, fed,
                 split, splitft, speeds, privacy, c.getBoolean("export.mergedModel"), c.getString("spark.master"), c);
     }
 
@@ -279,8 +278,25 @@ public record TrainConfig(
             }
         }
 
+        /** An int; Typesafe's getInt would truncate 0.5 to 0 without a word. */
+        int integer(String key) {
+            wholeNumber(key);
+            return c.getInt(key);
+        }
+
+        long longInteger(String key) {
+            wholeNumber(key);
+            return c.getLong(key);
+        }
+
+        private void wholeNumber(String key) {
+            if (c.getValue(key).unwrapped() instanceof Double d) {
+                throw new ConfigError(origin + ": " + key + " must be an integer, got " + d);
+            }
+        }
+
         int atLeast(String key, int min) {
-            int v = c.getInt(key);
+            int v = integer(key);
             check(v >= min, key, "must be >= " + min + ", got " + v);
             return v;
         }

@@ -290,7 +290,7 @@ public final class SplitServer implements AutoCloseable {
             LOG.warn("split server: client {} left round {} before its last step; failing the round's attempt {}",
                     stream.clientId, round + 1, attempt);
             brokenAttempt = attempt;
-            failWaiting(Status.ABORTED.withDescription("client " + stream.clientId + " left round " + round));
+            failWaiting(Status.ABORTED.withDescription("client " + stream.clientId + " left round " + (round + 1)));
         }
     }
 
@@ -310,7 +310,7 @@ public final class SplitServer implements AutoCloseable {
         if (r.attempt() > attempt) {
             // Spark retries the whole barrier stage: forget the failed attempt's steps
             LOG.warn("split server: round {} restarts as stage attempt {}; rolling back to the round start", round + 1, r.attempt());
-            failWaiting(Status.ABORTED.withDescription("round " + round + " restarted as attempt " + r.attempt()));
+            failWaiting(Status.ABORTED.withDescription("round " + (round + 1) + " restarted as attempt " + r.attempt()));
             segment.restore(roundStart);
             attempt = r.attempt();
             resetCursor();

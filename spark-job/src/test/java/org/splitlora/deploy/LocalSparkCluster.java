@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * A real Spark standalone cluster on 127.0.0.1: a master and workers, each its own JVM started
@@ -37,26 +38,37 @@ final class LocalSparkCluster implements AutoCloseable {
     private final int masterUiPort = freePort();
     private final Process master;
     private final List<Process> workers = new ArrayList<>();
+    private final Thread cleanup = new Thread(this::killAll);
 
-    private LocalSparkCluster(Path sparkHome, Path logs, int workers, int coresPerWorker) throws IOException {
+    private LocalSparkCluster(Path sparkHome, Path logs) throws IOException {
         this.sparkHome = sparkHome;
         this.logs = logs;
         Files.createDirectories(logs);
+        // a failsafe JVM killed mid-test must not leave Spark daemons behind
+        Runtime.getRuntime().addShutdownHook(cleanup);
         this.master = start("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
                 String.valueOf(masterPort), "--webui-port", String.valueOf(masterUiPort));
-        for (int i = 0; i < workers; i++) {
-            Path work = logs.resolve("worker-" + i + "-work");
+    }
+
+    private void startWorkers(int n, int cores) throws IOException {
+        for (int i = 0; i < n; i++) {
+            Path work = workDir(i);
             Files.createDirectories(work);
-            this.workers.add(start("worker-" + i, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
-                    "--cores", String.valueOf(coresPerWorker), "--memory", "3g", "--webui-port", String.valueOf(freePort()),
+            workers.add(start("worker-" + i, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+                    "--cores", String.valueOf(cores), "--memory", "3g", "--webui-port", String.valueOf(freePort()),
                     "--work-dir", work.toString(), masterUrl()));
         }
     }
 
+    private Path workDir(int worker) {
+        return logs.resolve("worker-" + worker + "-work");
+    }
+
     /** Starts the cluster and waits until every worker has registered with the master. */
     static LocalSparkCluster start(Path sparkHome, Path logs, int workers, int coresPerWorker) throws Exception {
-        LocalSparkCluster c = new LocalSparkCluster(sparkHome, logs, workers, coresPerWorker);
+        LocalSparkCluster c = new LocalSparkCluster(sparkHome, logs);
         try {
+            c.startWorkers(workers, coresPerWorker);
             c.awaitWorkers(workers, Duration.ofSeconds(90));
             return c;
         } catch (Exception | Error e) {
@@ -83,6 +95,27 @@ final class LocalSparkCluster implements AutoCloseable {
             h.destroyForcibly();
         }
         w.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** Lines of "Running task" in the logs of the executors worker {@code i} launched. */
+    long tasksStarted(int worker) throws IOException {
+        Path work = workDir(worker);
+        if (!Files.isDirectory(work)) {
+            return 0;
+        }
+        long n = 0;
+        try (Stream<Path> files = Files.walk(work)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().equals("stderr")).toList()) {
+                try (Stream<String> lines = Files.lines(f, StandardCharsets.ISO_8859_1)) {
+                    n += lines.filter(l -> l.contains("Running task")).count();
+                }
+            }
+        }
+        return n;
+    }
+
+    int workers() {
+        return workers.size();
     }
 
     /** Alive workers as the master reports them (its JSON status page). */
@@ -115,8 +148,9 @@ final class LocalSparkCluster implements AutoCloseable {
     }
 
     private Process start(String name, String mainClass, String... args) throws IOException {
+        // spark.port.maxRetries=0: a port taken since freePort() fails here instead of moving silently
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-cp", sparkHome.resolve("jars") + "/*"));
+                "-Xmx512m", "-Dspark.port.maxRetries=0", "-cp", sparkHome.resolve("jars") + "/*"));
         cmd.addAll(JAVA17_OPENS);
         cmd.add(mainClass);
         cmd.addAll(List.of(args));
@@ -128,8 +162,19 @@ final class LocalSparkCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        killAll();
+        try {
+            Runtime.getRuntime().removeShutdownHook(cleanup);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is running or has run
+        }
+    }
+
+    private void killAll() {
         List<Process> all = new ArrayList<>(workers);
-        all.add(master);
+        if (master != null) {
+            all.add(master);
+        }
         for (Process p : all) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
@@ -147,16 +192,25 @@ final class LocalSparkCluster implements AutoCloseable {
      * Makes a minimal Spark distribution in {@code dir}: Spark 3.5.9's jars resolved by Maven from
      * {@code distPom} (Spark's own dependency versions), a RELEASE file, and bin/spark-submit.
      */
-    static Path distribution(Path distPom, Path dir) throws IOException, InterruptedException {
+    static Path distribution(Path distPom, Path dir, String sparkVersion) throws IOException, InterruptedException {
         if (Files.isRegularFile(dir.resolve("RELEASE")) && Files.isDirectory(dir.resolve("jars"))) {
             return dir;
         }
         List<String> mvn = new ArrayList<>(List.of(Path.of(System.getProperty("maven.home", "/usr/share/maven"), "bin", "mvn")
-                .toString(), "-q", "-B", "-ntp", "-f", distPom.toString(), "package", "-Ddist.dir=" + dir));
-        Process p = new ProcessBuilder(mvn).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("could not assemble the Spark distribution: " + out);
+                .toString(), "-q", "-B", "-ntp", "-f", distPom.toString(), "package", "-Ddist.dir=" + dir,
+                "-Dspark.version=" + sparkVersion));
+        String repo = System.getProperty("splitlora.mavenRepo");
+        if (repo != null && !repo.isBlank()) {
+            mvn.add("-Dmaven.repo.local=" + repo); // the outer build's repository
+        }
+        Path log = Files.createDirectories(dir.getParent()).resolve("spark-dist-build.log");
+        Process p = new ProcessBuilder(mvn).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("assembling the Spark distribution took over 10 minutes; see " + log);
+        }
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException("could not assemble the Spark distribution: " + Files.readString(log));
         }
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Files.copy(distPom.resolveSibling("bin").resolve("spark-submit"), bin.resolve("spark-submit"),
@@ -164,7 +218,7 @@ final class LocalSparkCluster implements AutoCloseable {
         if (!bin.resolve("spark-submit").toFile().setExecutable(true)) {
             throw new IOException("cannot make " + bin.resolve("spark-submit") + " executable");
         }
-        Files.writeString(dir.resolve("RELEASE"), "Spark 3.5.9 (jars from Maven Central, for the cluster test)\n");
+        Files.writeString(dir.resolve("RELEASE"), "Spark " + sparkVersion + " (jars from Maven Central, for the cluster test)\n");
         return dir;
     }
 

@@ -48,7 +48,8 @@ class StandaloneClusterIT {
     static void startCluster() throws Exception {
         Path itDir = Path.of(System.getProperty("splitlora.itDir", "target/cluster-it"));
         sparkHome = LocalSparkCluster.distribution(Path.of(System.getProperty("splitlora.sparkDistPom",
-                "src/it/spark-dist/pom.xml")).toAbsolutePath(), itDir.resolve("spark-dist").toAbsolutePath());
+                "src/it/spark-dist/pom.xml")).toAbsolutePath(), itDir.resolve("spark-dist").toAbsolutePath(),
+                System.getProperty("splitlora.sparkVersion", org.apache.spark.package$.MODULE$.SPARK_VERSION()));
         work = itDir.resolve("work").toAbsolutePath();
         deleteTree(work);
         Files.createDirectories(work);
@@ -126,7 +127,7 @@ class StandaloneClusterIT {
         }
     }
 
-    /** Runs after the other test: it leaves the cluster with one worker. */
+    /** Runs after the other test: it leaves the cluster with one worker, whose 4 slots take the re-run round. */
     @Test
     @Order(2)
     void aWorkerKilledInARoundDoesNotStopTheRun() throws Exception {
@@ -142,8 +143,22 @@ class StandaloneClusterIT {
                 assertTrue(System.nanoTime() < deadline, "no round finished in time:\n" + Files.readString(log));
                 Thread.sleep(200);
             }
-            Thread.sleep(2000); // into round 2's local steps
-            cluster.killWorker(1);
+            // round 1 is over (its line is written before the next stage starts): the next task an
+            // executor starts is a client of round 2; kill the worker of the first one seen
+            long[] before = new long[cluster.workers()];
+            for (int w = 0; w < before.length; w++) {
+                before[w] = cluster.tasksStarted(w);
+            }
+            int victim = -1;
+            while (victim < 0) {
+                assertTrue(p.isAlive() && System.nanoTime() < deadline, "round 2 never started:\n" + Files.readString(log));
+                for (int w = 0; w < before.length && victim < 0; w++) {
+                    victim = cluster.tasksStarted(w) > before[w] ? w : -1;
+                }
+                Thread.sleep(100);
+            }
+            Thread.sleep(1000); // into the round's local steps (12 slowed steps take several seconds)
+            cluster.killWorker(victim);
             assertTrue(p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "the run did not finish after the kill");
         } finally {
             p.destroyForcibly();

@@ -50,7 +50,10 @@ class SubmitScriptsTest {
         assertEquals("org.splitlora.cli.SplitLoraCli", s.option("--class"));
         assertEquals("ml", s.option("--queue"));
         assertEquals("4", s.option("--num-executors"));
-        assertEquals(ROOT.resolve("conf/spark-defaults.conf").toString(), s.option("--properties-file"));
+        // conf/spark-defaults.conf as --conf entries, so the cluster's own spark-defaults.conf still applies
+        assertEquals(null, s.option("--properties-file"));
+        assertEquals("false", s.conf("spark.dynamicAllocation.enabled"));
+        assertEquals("4", s.conf("spark.stage.maxConsecutiveAttempts"));
         // the driver runs in YARN: the run conf and log4j2.properties travel with --files (one list)
         assertEquals(List.of(runConf.toString(), ROOT.resolve("conf/log4j2.properties").toString()),
                 Arrays.asList(s.option("--files").split(",")));
@@ -84,7 +87,10 @@ class SubmitScriptsTest {
     @Test
     void k8sRunsTheDriverPodFromTheImage() throws Exception {
         Submit s = dryRunWithJar(null, "submit-k8s.sh", "--master", "k8s://https://api.example:6443", "--image", "repo/splitlora:0.1",
-                "--namespace", "fl", "--split-port", "7079", "train", "--conf", runConf.toString());
+                "--namespace", "fl", "--upload-path", "s3a://bucket/spark", "--split-port", "7079", "train", "--conf",
+                runConf.toString());
+        assertEquals("s3a://bucket/spark", s.conf("spark.kubernetes.file.upload.path"));
+        assertEquals(runConf.toString(), s.option("--files"));
         assertEquals("k8s://https://api.example:6443", s.option("--master"));
         assertEquals("cluster", s.option("--deploy-mode"));
         assertEquals("repo/splitlora:0.1", s.conf("spark.kubernetes.container.image"));
@@ -108,6 +114,21 @@ class SubmitScriptsTest {
         Submit local = dryRun("run-local.sh", "--master", "local[4]", "demo");
         assertEquals("local[4]", local.option("--master"));
         assertEquals(List.of("demo"), local.appArgs());
+        assertEquals("local[*,4]", dryRun("run-local.sh", "demo").option("--master"), "task retries by default");
+        Submit threads = dryRun("run-local.sh", "--torch-threads", "1", "demo");
+        assertTrue(threads.conf("spark.driver.extraJavaOptions").contains("-Dai.djl.pytorch.num_threads=1"),
+                "an explicit --torch-threads wins in local mode");
+    }
+
+    @Test
+    void optionsWithEqualsSignsAreTheScriptsOptionsToo() throws Exception {
+        Submit s = dryRun("submit-standalone.sh", "--master=spark://m:7077", "--deploy-mode=client", "--torch-threads=2",
+                "--split-port=7079", "--executor-memory=2g", "train", "--conf", runConf.toString());
+        assertEquals("spark://m:7077", s.option("--master"));
+        assertEquals("client", s.option("--deploy-mode"));
+        assertEquals("2", s.conf("spark.executorEnv.OMP_NUM_THREADS"));
+        assertEquals("2g", s.option("--executor-memory"));
+        assertEquals(List.of("train", "--conf", runConf.toString(), "--set", "split.port=7079"), s.appArgs());
     }
 
     /** splitlora with a cluster --master hands the command to that cluster's script (k8s also needs --image: call it directly). */
@@ -132,6 +153,8 @@ class SubmitScriptsTest {
     @Test
     void badOptionsAreRefusedNamingTheOption() throws Exception {
         assertRefused("--image is required", "submit-k8s.sh", "--master", "k8s://https://a:1", "train");
+        assertRefused("give --upload-path", "submit-k8s.sh", "--master", "k8s://https://a:1", "--image", "i", "train", "--conf",
+                runConf.toString());
         assertRefused("--master must be spark://", "submit-standalone.sh", "--master", "yarn", "train");
         assertRefused("--split-port applies to train and bench", "submit-yarn.sh", "--split-port", "7079", "prepare");
         assertRefused("--driver-host is for client mode", "submit-yarn.sh", "--driver-host", "h", "train");
@@ -202,7 +225,10 @@ class SubmitScriptsTest {
 
         int jarIndex() {
             for (int i = 1; i < argv.size(); i++) {
-                if (!argv.get(i).startsWith("--") && !argv.get(i - 1).startsWith("--")) {
+                String previous = argv.get(i - 1);
+                boolean previousTakesValue = previous.startsWith("--") && !previous.equals("--verbose")
+                        && !previous.equals("--supervise");
+                if (!argv.get(i).startsWith("--") && !previousTakesValue) {
                     return i;
                 }
             }
