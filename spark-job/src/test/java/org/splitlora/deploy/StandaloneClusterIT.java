@@ -179,11 +179,7 @@ class StandaloneClusterIT {
     private record Result(int exit, String log) {}
 
     private static Result submitStandalone(String name, List<String> command) throws Exception {
-        Process p = startStandalone(name, command);
-        if (!p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-        }
-        return new Result(p.isAlive() ? -1 : p.exitValue(), Files.readString(work.resolve(name + ".log")));
+        return await(name, startStandalone(name, command));
     }
 
     /** submit-standalone.sh in client mode: the driver (and split server) in a JVM on this machine. */
@@ -198,11 +194,16 @@ class StandaloneClusterIT {
     }
 
     private static Result run(String name, List<String> cmd) throws Exception {
-        Process p = start(name, cmd);
-        if (!p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+        return await(name, start(name, cmd));
+    }
+
+    /** Waits for a started command (killed after RUN_TIMEOUT: exit -1); its output is in NAME.log. */
+    private static Result await(String name, Process p) throws Exception {
+        boolean finished = p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        if (!finished) {
             p.destroyForcibly();
         }
-        return new Result(p.isAlive() ? -1 : p.exitValue(), Files.readString(work.resolve(name + ".log")));
+        return new Result(finished ? p.exitValue() : -1, Files.readString(work.resolve(name + ".log")));
     }
 
     private static Process start(String name, List<String> cmd) throws IOException {
