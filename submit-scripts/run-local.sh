@@ -18,10 +18,9 @@ script_option() {
 
 parse_args "$@"
 # local mode: one JVM, so the driver's torch threads are the tasks' too
-$torch_threads_given || torch_threads="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
-SPLITLORA_DRIVER_THREADS="$torch_threads"
-export OMP_NUM_THREADS="$torch_threads"
+$torch_threads_given || torch_threads="$driver_threads"
+driver_threads="$torch_threads"
+driver_runs_here
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
-driver_log_option="-Dlog4j2.configurationFile=file:$splitlora_root/conf/log4j2.properties"
 build_command --master "$master" --deploy-mode client
 run_command

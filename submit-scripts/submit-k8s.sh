@@ -19,6 +19,7 @@ image=""
 namespace=default
 service_account=spark
 upload_path=""
+driver_threads="${SPLITLORA_DRIVER_THREADS:-4}"
 script_option() {
   case "$1" in
     --master) [[ "$2" == k8s://* ]] || die "--master must be k8s://https://HOST:PORT, got $2"; master="$2" ;;
@@ -27,7 +28,7 @@ script_option() {
     --service-account) service_account="$2" ;;
     --upload-path) upload_path="$2" ;;
     --driver-threads) [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--driver-threads needs a positive integer"
-      SPLITLORA_DRIVER_THREADS="$2" ;;
+      driver_threads="$2" ;;
     *) return 1 ;;
   esac
 }
@@ -36,7 +37,6 @@ parse_args "$@"
 [[ -n "$master" ]] || die "--master k8s://https://HOST:PORT is required"
 [[ -n "$image" ]] || die "--image is required (a Spark 3.5 / Java 17 image holding the job jar)"
 [[ -n "$job_jar" ]] || job_jar="local:///opt/splitlora/splitlora-job.jar"
-SPLITLORA_DRIVER_THREADS="${SPLITLORA_DRIVER_THREADS:-4}"
 ship_app_conf
 extra=()
 if [[ -n "$upload_path" ]]; then
@@ -49,5 +49,5 @@ build_command --master "$master" --deploy-mode cluster ${extra[@]+"${extra[@]}"}
   --conf "spark.kubernetes.container.image=$image" \
   --conf "spark.kubernetes.namespace=$namespace" \
   --conf "spark.kubernetes.authenticate.driver.serviceAccountName=$service_account" \
-  --conf "spark.kubernetes.driverEnv.OMP_NUM_THREADS=$SPLITLORA_DRIVER_THREADS"
+  --conf "spark.kubernetes.driverEnv.OMP_NUM_THREADS=$driver_threads"
 run_command

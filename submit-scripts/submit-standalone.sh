@@ -25,8 +25,7 @@ parse_args "$@"
 [[ -n "$master" ]] || die "--master spark://HOST:PORT is required"
 extra=()
 if [[ "$deploy_mode" == client ]]; then
-  export OMP_NUM_THREADS="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
-  driver_log_option="-Dlog4j2.configurationFile=file:$splitlora_root/conf/log4j2.properties"
+  driver_runs_here
 else
   echo "$(basename "$0"): cluster mode: a worker runs the driver; the jar ($job_jar), --conf files and data" \
     "must be at paths every worker can read (a shared mount, hdfs://, s3a://)" >&2

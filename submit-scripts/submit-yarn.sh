@@ -24,14 +24,13 @@ script_option() {
   esac
 }
 
-parse_args "$@"
 driver_threads="${SPLITLORA_DRIVER_THREADS:-4}"
+parse_args "$@"
 if [[ "$deploy_mode" == client ]]; then
   [[ -n "$driver_host" ]] || echo "$(basename "$0"): warning: client mode without --driver-host; executors dial" \
     "Spark's guess of this machine's address" >&2
   [[ -z "$driver_host" ]] || extra+=(--conf "spark.driver.host=$driver_host")
-  export OMP_NUM_THREADS="$driver_threads"
-  driver_log_option="-Dlog4j2.configurationFile=file:$splitlora_root/conf/log4j2.properties"
+  driver_runs_here
 else
   [[ -z "$driver_host" ]] || die "--driver-host is for client mode; in cluster mode YARN places the driver"
   ship_app_conf
@@ -40,6 +39,5 @@ else
   extra+=(--conf "spark.yarn.appMasterEnv.OMP_NUM_THREADS=$driver_threads")
   driver_log_option="-Dlog4j2.configurationFile=log4j2.properties"
 fi
-SPLITLORA_DRIVER_THREADS="$driver_threads"
 build_command --master yarn --deploy-mode "$deploy_mode" ${extra[@]+"${extra[@]}"}
 run_command

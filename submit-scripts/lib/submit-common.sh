@@ -60,6 +60,8 @@ dry_run=false
 [[ "${SPLITLORA_DRY_RUN:-}" != 1 ]] || dry_run=true
 job_jar="${SPLITLORA_JOB_JAR:-}"
 spark_defaults="$splitlora_root/conf/spark-defaults.conf"
+# the driver's torch threads; the YARN and Kubernetes scripts default to 4 instead
+driver_threads="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
 torch_threads=1
 torch_threads_given=false
 split_port=""
@@ -128,6 +130,13 @@ spark_defaults_confs() {
   done < "$spark_defaults"
 }
 
+# Client deploy mode: the driver is the JVM spark-submit starts here, with this environment and
+# the project's log4j2.properties.
+driver_runs_here() {
+  export OMP_NUM_THREADS="$driver_threads"
+  driver_log_option="-Dlog4j2.configurationFile=file:$splitlora_root/conf/log4j2.properties"
+}
+
 # Java options for a JVM that runs SplitLoRA code (driver or executor).
 jvm_options() {
   local threads="$1"
@@ -138,7 +147,6 @@ jvm_options() {
 # Fills `cmd` with: spark-submit, the master-specific options in $@, the common ones, the
 # user's spark-submit options, the jar and the command.
 build_command() {
-  local driver_threads="${SPLITLORA_DRIVER_THREADS:-$(nproc 2>/dev/null || echo 2)}"
   [[ -n "$job_jar" ]] || job_jar="$(default_job_jar)"
   cmd=("$(spark_submit_bin)" "$@" --class "$main_class")
   spark_defaults_confs

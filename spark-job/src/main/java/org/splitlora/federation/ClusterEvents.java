@@ -37,7 +37,8 @@ final class ClusterEvents extends SparkListener {
     public void onStageCompleted(SparkListenerStageCompleted e) {
         StageInfo s = e.stageInfo();
         if (s.failureReason().isDefined() && failedAttempts.add(s.stageId() + ":" + s.attemptNumber())) {
-            LOG.warn("stage {} (attempt {}) failed: {} (Spark re-runs a failed stage up to spark.stage.maxConsecutiveAttempts times)", s.stageId(), s.attemptNumber(), firstLine(s.failureReason().get()));
+            LOG.warn("stage {} (attempt {}) failed: {} (Spark re-runs a failed stage up to "
+                    + "spark.stage.maxConsecutiveAttempts times)", s.stageId(), s.attemptNumber(), firstLine(s.failureReason().get()));
         }
     }
 
