@@ -255,7 +255,7 @@ public record TrainConfig(
                 split, splitft, speeds, privacy, c.getBoolean("export.mergedModel"), c.getString("spark.master"), c);
     }
 
-    /** The adapters' ranks for a client or server copy split at {@code cut} (lora.cutRank on both sides of it). */
+    /** The adapters' ranks for a client split at {@code cut} (lora.cutRank on both sides of it). */
     public LoraSpec loraAtCut(int cut) {
         return lora.atCut(cut, splitft.cutRank());
     }

@@ -16,7 +16,7 @@ import org.splitlora.util.Seeds;
 
 /**
  * FedAvg per block over every holder of that block in a round: clients hold the blocks below
- * their cut, the split server's copies the blocks above it, each weighted by the samples (or
+ * their cut, the split server's units the blocks above it, each weighted by the samples (or
  * clients) it stands for. Holders of one rank are averaged as {@code federation.aggregation}
  * says (A and B separately, or in ΔW space); holders of different ranks (SplitFT's reduced rank
  * at the cut, cuts at different depths) are always averaged exactly in ΔW space and re-factored to

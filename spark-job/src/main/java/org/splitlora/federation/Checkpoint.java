@@ -33,7 +33,7 @@ import org.splitlora.util.Directories;
 public final class Checkpoint {
 
     public static final String DIR = "checkpoint";
-    private static final int FORMAT_VERSION = 2;
+    private static final int FORMAT_VERSION = 3;
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
     private Checkpoint() {}
@@ -57,18 +57,19 @@ public final class Checkpoint {
             state.add("batches_done", GSON.toJsonTree(s.batchesDone()));
             state.add("cuts", GSON.toJsonTree(s.cuts()));
             if (s.server() != null) {
-                JsonObject copies = new JsonObject();
-                for (Map.Entry<Integer, ServerSegment.CopyState> e : s.server().copies().entrySet()) {
+                JsonObject units = new JsonObject();
+                for (Map.Entry<String, ServerSegment.UnitState> e : s.server().units().entrySet()) {
                     String prefix = "server." + e.getKey() + ".";
-                    ServerSegment.CopyState c = e.getValue();
-                    put(t, prefix + "lora.", c.lora());
-                    JsonObject copy = new JsonObject();
-                    copy.addProperty("cut", c.cut());
-                    copy.add("clients", GSON.toJsonTree(new TreeSet<>(c.clients())));
-                    copy.addProperty("optimizer_step", moments(t, prefix + "opt.", c.optimizer()));
-                    copies.add(String.valueOf(e.getKey()), copy);
+                    ServerSegment.UnitState u = e.getValue();
+                    put(t, prefix + "lora.", u.lora());
+                    JsonObject unit = new JsonObject();
+                    unit.addProperty("from_layer", u.fromLayer());
+                    unit.addProperty("to_layer", u.toLayer());
+                    unit.add("clients", GSON.toJsonTree(new TreeSet<>(u.clients())));
+                    unit.addProperty("optimizer_step", moments(t, prefix + "opt.", u.optimizer()));
+                    units.add(e.getKey(), unit);
                 }
-                state.add("server_copies", copies);
+                state.add("server_units", units);
             }
             Map<String, Integer> clientSteps = new TreeMap<>();
             for (Map.Entry<Integer, AdamW.State> e : s.clientOptimizers().entrySet()) {
@@ -112,17 +113,17 @@ public final class Checkpoint {
         try (SafetensorsFile st = SafetensorsFile.open(dir.resolve("tensors.safetensors"))) {
             Map<String, float[]> global = take(st, "global.");
             ServerSegment.Snapshot server = null;
-            if (state.has("server_copies")) {
-                Map<Integer, ServerSegment.CopyState> copies = new TreeMap<>();
-                for (Map.Entry<String, JsonElement> e : state.getAsJsonObject("server_copies").entrySet()) {
-                    JsonObject c = e.getValue().getAsJsonObject();
+            if (state.has("server_units")) {
+                Map<String, ServerSegment.UnitState> units = new TreeMap<>();
+                for (Map.Entry<String, JsonElement> e : state.getAsJsonObject("server_units").entrySet()) {
+                    JsonObject u = e.getValue().getAsJsonObject();
                     String prefix = "server." + e.getKey() + ".";
                     Set<Integer> served = new TreeSet<>();
-                    c.getAsJsonArray("clients").forEach(x -> served.add(x.getAsInt()));
-                    copies.put(Integer.parseInt(e.getKey()), new ServerSegment.CopyState(c.get("cut").getAsInt(), served,
-                            take(st, prefix + "lora."), moments(st, prefix + "opt.", c.get("optimizer_step").getAsInt())));
+                    u.getAsJsonArray("clients").forEach(x -> served.add(x.getAsInt()));
+                    units.put(e.getKey(), new ServerSegment.UnitState(u.get("from_layer").getAsInt(), u.get("to_layer").getAsInt(),
+                            served, take(st, prefix + "lora."), moments(st, prefix + "opt.", u.get("optimizer_step").getAsInt())));
                 }
-                server = new ServerSegment.Snapshot(copies);
+                server = new ServerSegment.Snapshot(units);
             }
             Map<Integer, AdamW.State> clients = new TreeMap<>();
             for (Map.Entry<String, JsonElement> e : state.getAsJsonObject("client_optimizer_steps").entrySet()) {

@@ -112,7 +112,7 @@ public final class RoundDriver implements AutoCloseable {
             }
             serverRoot = NDManager.newBaseManager(serverDevice(cfg.split().serverDevice()));
             ServerSegment segment = new ServerSegment(source.load(ModelPart.server(config, cfg.splitft().minCut()), serverRoot),
-                    cfg.split().serverVersion(), cfg::loraAtCut, cfg.optimizer(), totalSteps, cfg.train().labelSmoothing());
+                    cfg.split().serverVersion(), cfg.lora(), cfg::loraAtCut, cfg.optimizer(), totalSteps, cfg.train().labelSmoothing());
             TrainConfig.Split s = cfg.split();
             String secret = newSecret();
             this.server = SplitServer.start(segment, new ServerSettings(s.bind(), s.port(), runId, secret, s.stepTimeout(),
@@ -222,7 +222,7 @@ public final class RoundDriver implements AutoCloseable {
 
     /**
      * One stage of {@code clients} for global steps [first, first + localSteps): each client and
-     * server copy starts from the aggregate at its ranks; afterwards every block is aggregated over
+     * server unit starts from the aggregate at its ranks; afterwards every block is aggregated over
      * its holders.
      */
     private Aggregate train(int round, int first, List<Integer> clients) {
@@ -231,22 +231,20 @@ public final class RoundDriver implements AutoCloseable {
         for (int c : clients) {
             layers.put(c, cfg.mode().split() ? cuts.get(c) : config.numLayers());
         }
-        double startTruncation = 0;
+        double[] startTruncation = {0};
         Map<Integer, RoundPlan.SegmentStart> starts = new TreeMap<>();
-        Map<Integer, Map<String, float[]>> serverStarts = new TreeMap<>();
         for (int k : new TreeSet<>(layers.values())) {
             LoraSpec spec = cfg.mode().split() ? cfg.loraAtCut(k) : cfg.lora();
             BlockAggregation.Result client = BlockAggregation.toSpec(global, spec, 0, k, config, seed);
             starts.put(k, new RoundPlan.SegmentStart(spec, client.adapters()));
-            startTruncation = Math.max(startTruncation, client.truncationError());
-            if (server != null) {
-                BlockAggregation.Result s = BlockAggregation.toSpec(global, spec, k, config.numLayers(), config, seed);
-                serverStarts.put(k, s.adapters());
-                startTruncation = Math.max(startTruncation, s.truncationError());
-            }
+            startTruncation[0] = Math.max(startTruncation[0], client.truncationError());
         }
         if (server != null) {
-            server.beginRound(round, first, cfg.train().localSteps(), layers, serverStarts);
+            server.beginRound(round, first, cfg.train().localSteps(), layers, (spec, from, to) -> {
+                BlockAggregation.Result s = BlockAggregation.toSpec(global, spec, from, to, config, seed);
+                startTruncation[0] = Math.max(startTruncation[0], s.truncationError());
+                return s.adapters();
+            });
         }
         List<ClientUpdate> updates = runStage(clients, plan(round, first, layers, starts));
         ServerSegment.Snapshot serverState = null;
@@ -259,19 +257,18 @@ public final class RoundDriver implements AutoCloseable {
         if (server != null) {
             server.endRound();
             serverState = server.snapshot();
-            for (ServerSegment.CopyState copy : serverState.copies().values()) {
-                // a server copy stands for the clients it served
-                double w = copy.clients().stream().mapToDouble(c -> weights.getOrDefault(c, 0.0)).sum();
+            serverState.units().forEach((name, unit) -> {
+                // a server unit stands for the clients whose rows it ran
+                double w = unit.clients().stream().mapToDouble(c -> weights.getOrDefault(c, 0.0)).sum();
                 if (w > 0) {
-                    holders.add(new BlockAggregation.Holder("server copy for cut " + copy.cut() + " " + copy.clients(), w,
-                            copy.lora()));
+                    holders.add(new BlockAggregation.Holder("server " + name + " " + unit.clients(), w, unit.lora()));
                 }
-            }
+            });
         }
         BlockAggregation.Result agg = BlockAggregation.aggregate(holders, global, cfg.federation().aggregation(), config, seed);
         global = agg.adapters();
         remember(updates);
-        return new Aggregate(updates, serverState, startTruncation, agg.truncationError());
+        return new Aggregate(updates, serverState, startTruncation[0], agg.truncationError());
     }
 
     /** After a split round, the cut policy moves cuts; a client whose cut moved restarts its optimizer. */

@@ -6,7 +6,7 @@ import org.splitlora.train.AdamW;
 
 /**
  * Everything a run needs to continue exactly after {@code completedRounds} rounds: the whole
- * model's aggregated adapters, the split server's copies (adapters and optimizers), each client's
+ * model's aggregated adapters, the split server's units (adapters and optimizers), each client's
  * optimizer state and batches consumed, the centralized trainer's optimizer, and each client's
  * cut (split modes).
  */

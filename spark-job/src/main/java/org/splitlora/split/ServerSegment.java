@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -29,15 +28,22 @@ import org.splitlora.util.Seeds;
 
 /**
  * The server side of the split: blocks minCut..L-1, final norm and LM head, serving clients whose
- * cuts may differ (SplitFT): a client at cut k runs from block k. The adapters live in copies,
- * each covering [cut, L) at the ranks of its cut ({@code lora.cutRank} at block cut), with its own
- * AdamW. In {@link ServerVersion#V2} the clients at one cut share one copy: their micro-batches
- * that arrive for the same step run as one batch (rows right-padded to the longest); each
- * client's loss keeps its own weight, so each gets exactly the activation gradient of its own
- * loss, and the copy steps on the mean of its clients' gradients. In {@link ServerVersion#V1}
- * each client has its own copy, trained on its activations alone. Every round, copies start from
- * the round's aggregate (given to {@link #startRound}); the driver aggregates them afterwards
- * with the clients' adapters. Not thread-safe: one thread drives it.
+ * cuts may differ (SplitFT): a client at cut k runs from block k. The adapters live in units, each
+ * with its own AdamW and the clients whose rows it ran this round:
+ * <ul>
+ *   <li>{@link ServerVersion#V2}: one shared server. Unit {@code block.J} holds block J at
+ *       {@code lora.rank} and serves every client below its cut (so a block trains on the rows of
+ *       all clients that reach it, whatever their cuts); where {@code lora.cutRank} gives a cut
+ *       block another rank, unit {@code cut.K} holds block K at that rank for the clients at cut K.
+ *       A step's micro-batches run as one batch (rows right-padded to the longest): rows enter at
+ *       their cut, so blocks every client runs see all rows at once. Each client's loss keeps its
+ *       own weight, so each gets exactly the activation gradient of its own loss; a unit steps on
+ *       the mean of its clients' gradients, all units together (one gradient-norm clip).</li>
+ *   <li>{@link ServerVersion#V1}: unit {@code client.C} holds client C's own copy of blocks
+ *       [cut, L), trained on its activations alone.</li>
+ * </ul>
+ * Every round the units in use start from the round's aggregate ({@link #startRound}); the driver
+ * aggregates them afterwards with the clients' adapters. Not thread-safe: one thread drives it.
  */
 public final class ServerSegment implements AutoCloseable {
 
@@ -46,24 +52,29 @@ public final class ServerSegment implements AutoCloseable {
 
     private final DecoderModel model;
     private final ServerVersion version;
+    private final LoraSpec base;
     private final IntFunction<LoraSpec> specAtCut;
     private final OptimizerConfig optim;
     private final int totalSteps;
     private final double labelSmoothing;
-    /** v2: a copy per cut, keyed by the cut; v1: a copy per client, keyed by the client. */
-    private final Map<Integer, Copy> copies = new TreeMap<>();
+    /** The units by name ({@code block.J}, {@code cut.K}, {@code client.C}). */
+    private final Map<String, Unit> units = new TreeMap<>();
     /** This round's clients and their cuts. */
     private Map<Integer, Integer> cuts = Map.of();
 
-    /** Server adapters for clients at {@code cut}, their optimizer, and the clients they serve this round. */
-    private static final class Copy implements AutoCloseable {
-        final int cut;
+    /** The start values of adapters for layers [from, to) at the ranks of {@code spec}. */
+    @FunctionalInterface
+    public interface StartValues {
+        Map<String, float[]> of(LoraSpec spec, int from, int to);
+    }
+
+    /** Adapters of a range of server blocks, their optimizer, and the clients whose rows they run this round. */
+    private static final class Unit implements AutoCloseable {
         final LoraAdapters lora;
         final AdamW optimizer;
         final Set<Integer> clients = new TreeSet<>();
 
-        Copy(int cut, LoraAdapters lora, OptimizerConfig optim) {
-            this.cut = cut;
+        Unit(LoraAdapters lora, OptimizerConfig optim) {
             this.lora = lora;
             this.optimizer = new AdamW(lora.parameters(), optim, lora.manager());
         }
@@ -77,15 +88,17 @@ public final class ServerSegment implements AutoCloseable {
 
     /**
      * @param model the server part: blocks [smallest cut, L) and the head
-     * @param specAtCut the adapters' ranks of a copy serving clients at a cut
+     * @param base the adapters' targets and rank
+     * @param specAtCut the ranks of a client at a cut ({@code lora.cutRank} on both sides of it)
      */
-    public ServerSegment(DecoderModel model, ServerVersion version, IntFunction<LoraSpec> specAtCut, OptimizerConfig optim,
-                         int totalSteps, double labelSmoothing) {
+    public ServerSegment(DecoderModel model, ServerVersion version, LoraSpec base, IntFunction<LoraSpec> specAtCut,
+                         OptimizerConfig optim, int totalSteps, double labelSmoothing) {
         if (!model.part().head() || model.part().toLayer() != model.config().numLayers()) {
             throw new IllegalArgumentException("a server segment runs the last blocks and the LM head");
         }
         this.model = model;
         this.version = version;
+        this.base = base;
         this.specAtCut = specAtCut;
         this.optim = optim;
         this.totalSteps = totalSteps;
@@ -97,49 +110,70 @@ public final class ServerSegment implements AutoCloseable {
         return model.part().fromLayer();
     }
 
+    private int layers() {
+        return model.config().numLayers();
+    }
+
     /**
-     * Opens a round: {@code cuts} gives each client's cut, {@code startByCut} the server adapters
-     * (blocks [cut, L)) each copy starts from. A copy whose cut changed is replaced, with a fresh
-     * optimizer (its parameters' shapes changed).
+     * Opens a round: {@code cuts} gives each client's cut; every unit that serves a client this
+     * round is (re)loaded from {@code start}. A unit is created on first use, and a v1 copy whose
+     * client's cut moved is replaced, with a fresh optimizer (its parameters' shapes changed).
      */
-    public void startRound(Map<Integer, Integer> cuts, Map<Integer, Map<String, float[]>> startByCut) {
+    public void startRound(Map<Integer, Integer> cuts, StartValues start) {
         for (Map.Entry<Integer, Integer> e : cuts.entrySet()) {
             int cut = e.getValue();
-            if (cut < minCut() || cut >= model.config().numLayers()) {
+            if (cut < minCut() || cut >= layers()) {
                 throw new IllegalArgumentException("client " + e.getKey() + " at cut " + cut + ": the server serves cuts ["
-                        + minCut() + ", " + (model.config().numLayers() - 1) + "]");
-            }
-            if (!startByCut.containsKey(cut)) {
-                throw new IllegalArgumentException("no server adapters to start cut " + cut + " from");
+                        + minCut() + ", " + (layers() - 1) + "]");
             }
         }
         this.cuts = new TreeMap<>(cuts);
-        for (Copy c : copies.values()) {
-            c.clients.clear();
+        for (Unit u : units.values()) {
+            u.clients.clear();
         }
-        for (Map.Entry<Integer, Integer> e : this.cuts.entrySet()) {
-            int key = keyOf(e.getKey(), e.getValue());
-            Copy c = copies.get(key);
-            if (c == null || c.cut != e.getValue()) {
-                if (c != null) {
-                    c.close();
-                }
-                c = newCopy(e.getValue(), startByCut.get(e.getValue()));
-                copies.put(key, c);
-            } else if (c.clients.isEmpty()) {
-                c.lora.loadFloats(startByCut.get(c.cut)); // a kept copy, loaded once however many clients share it
+        this.cuts.forEach((client, cut) -> {
+            if (version == ServerVersion.V1) {
+                use("client." + client, specAtCut.apply(cut), cut, layers(), start).clients.add(client);
+                return;
             }
-            c.clients.add(e.getKey());
+            for (int j = separateCutBlock(cut) ? cut + 1 : cut; j < layers(); j++) {
+                use(blockUnit(j), base, j, j + 1, start).clients.add(client);
+            }
+            if (separateCutBlock(cut)) {
+                use(cutUnit(cut), specAtCut.apply(cut), cut, cut + 1, start).clients.add(client);
+            }
+        });
+    }
+
+    /** The unit {@code name} for layers [from, to) at the ranks of {@code spec}, loaded from {@code start} once a round. */
+    private Unit use(String name, LoraSpec spec, int from, int to, StartValues start) {
+        Unit u = units.get(name);
+        if (u != null && u.lora.fromLayer() != from) {
+            u.close();
+            units.remove(name);
+            u = null;
         }
+        if (u == null) {
+            u = new Unit(LoraAdapters.fromFloats(model.manager(), model.config(), spec, from, to, start.of(spec, from, to)),
+                    optim);
+            units.put(name, u);
+        } else if (u.clients.isEmpty()) {
+            u.lora.loadFloats(start.of(spec, from, to));
+        }
+        return u;
     }
 
-    private int keyOf(int client, int cut) {
-        return version == ServerVersion.V1 ? client : cut;
+    /** v2: whether clients at {@code cut} run block cut at another rank than the shared block. */
+    private boolean separateCutBlock(int cut) {
+        return specAtCut.apply(cut).rank(cut) != base.rank(cut);
     }
 
-    private Copy newCopy(int cut, Map<String, float[]> values) {
-        return new Copy(cut, LoraAdapters.fromFloats(model.manager(), model.config(), specAtCut.apply(cut), cut,
-                model.config().numLayers(), values), optim);
+    private static String blockUnit(int layer) {
+        return "block." + layer;
+    }
+
+    private static String cutUnit(int cut) {
+        return "cut." + cut;
     }
 
     /** Rejects a frame that does not fit this segment: cut, width, labels. */
@@ -168,32 +202,29 @@ public final class ServerSegment implements AutoCloseable {
 
     /**
      * Forward, loss and backward of a group of micro-batches (one per client); gradients accumulate
-     * on each client's copy until {@link #step}.
+     * on the units until {@link #step}.
      */
     public GroupResult forwardBackward(List<StepRequest> group) {
-        Map<Integer, List<Integer>> byCopy = new LinkedHashMap<>();
-        for (int i = 0; i < group.size(); i++) {
-            StepRequest r = group.get(i);
-            byCopy.computeIfAbsent(keyOf(r.clientId(), r.cut()), k -> new ArrayList<>()).add(i);
+        List<List<Integer>> passes = new ArrayList<>();
+        if (version == ServerVersion.V2 && worthBatching(group)) {
+            passes.add(java.util.stream.IntStream.range(0, group.size()).boxed().toList());
+        } else {
+            // v1: every client has its own adapters; v2 rows too uneven to pad into one batch: one
+            // pass per client, the gradients still accumulate on the same units
+            for (int i = 0; i < group.size(); i++) {
+                passes.add(List.of(i));
+            }
         }
         Outcome[] outcomes = new Outcome[group.size()];
         double forward = 0;
         double backward = 0;
-        for (Map.Entry<Integer, List<Integer>> e : byCopy.entrySet()) {
-            Copy copy = copies.get(e.getKey());
-            List<StepRequest> part = e.getValue().stream().map(group::get).toList();
-            // rows too uneven to pad into one batch: one pass per client; the gradients still
-            // accumulate on the same copy
-            List<List<Integer>> passes = worthBatching(part) ? List.of(e.getValue())
-                    : e.getValue().stream().map(List::of).toList();
-            for (List<Integer> pass : passes) {
-                GroupResult one = pass(pass.stream().map(group::get).toList(), copy);
-                for (int j = 0; j < pass.size(); j++) {
-                    outcomes[pass.get(j)] = one.outcomes().get(j);
-                }
-                forward += one.forwardSeconds();
-                backward += one.backwardSeconds();
+        for (List<Integer> pass : passes) {
+            GroupResult one = pass(pass.stream().map(group::get).toList());
+            for (int j = 0; j < pass.size(); j++) {
+                outcomes[pass.get(j)] = one.outcomes().get(j);
             }
+            forward += one.forwardSeconds();
+            backward += one.backwardSeconds();
         }
         return new GroupResult(List.of(outcomes), forward, backward);
     }
@@ -217,42 +248,72 @@ public final class ServerSegment implements AutoCloseable {
         return rows * time <= (1 + MAX_PADDING_OVERHEAD) * own;
     }
 
-    private GroupResult pass(List<StepRequest> group, Copy copy) {
-        long t0 = System.nanoTime();
-        int time = 0;
-        int rows = 0;
-        for (StepRequest r : group) {
-            time = Math.max(time, r.time());
-            rows += r.batch();
+    /** The adapters block {@code layer} runs with for a client at {@code cut} (v1: that client's copy). */
+    private LoraAdapters adapters(int client, int cut, int layer) {
+        if (version == ServerVersion.V1) {
+            return units.get("client." + client).lora;
         }
+        return units.get(layer == cut && separateCutBlock(cut) ? cutUnit(cut) : blockUnit(layer)).lora;
+    }
+
+    /**
+     * One batch of the group's rows, lowest cuts first: the rows of the clients at cut k join the
+     * batch after running their block k (with the cut's adapters where those differ from the
+     * shared block's), so every later block runs once over all rows that reach it.
+     */
+    private GroupResult pass(List<StepRequest> group) {
+        long t0 = System.nanoTime();
+        int time = group.stream().mapToInt(StepRequest::time).max().orElseThrow();
         int d = model.config().hiddenSize();
+        TreeMap<Integer, List<Integer>> byCut = new TreeMap<>();
+        for (int i = 0; i < group.size(); i++) {
+            byCut.computeIfAbsent(group.get(i).cut(), k -> new ArrayList<>()).add(i);
+        }
+        // every client of a pass runs the same blocks above its cut (v1 passes hold one client)
+        int anyClient = group.get(0).clientId();
         try (Torch.GradScope ignored = Torch.gradMode(true);
-             ForwardContext ctx = new ForwardContext(model.manager(), copy.lora, true, groupSeed(group))) {
+             ForwardContext ctx = new ForwardContext(model.manager(), null, true, groupSeed(group))) {
             NDManager m = ctx.manager();
-            List<NDArray> leaves = new ArrayList<>(group.size());
-            NDList padded = new NDList();
-            int[] lengths = new int[rows];
-            int row = 0;
-            for (StepRequest r : group) {
-                NDArray h = m.create(r.dtype().decode(r.activations(), r.batch() * r.time() * d), new Shape(r.batch(), r.time(), d));
-                h.setRequiresGradient(true);
-                leaves.add(h);
-                padded.add(r.time() < time ? h.concat(m.zeros(new Shape(r.batch(), time - r.time(), d)), 1) : h);
-                System.arraycopy(r.lengths(), 0, lengths, row, r.batch());
-                row += r.batch();
+            NDArray[] leaves = new NDArray[group.size()];
+            int[] firstRow = new int[group.size()];
+            NDArray hidden = null;
+            int[] lengths = new int[0];
+            for (Map.Entry<Integer, List<Integer>> level : byCut.entrySet()) {
+                int cut = level.getKey();
+                NDList joining = new NDList();
+                int[] joiningLengths = new int[0];
+                for (int i : level.getValue()) {
+                    StepRequest r = group.get(i);
+                    NDArray h = m.create(r.dtype().decode(r.activations(), r.batch() * r.time() * d),
+                            new Shape(r.batch(), r.time(), d));
+                    h.setRequiresGradient(true);
+                    leaves[i] = h;
+                    firstRow[i] = lengths.length + joiningLengths.length;
+                    joining.add(r.time() < time ? h.concat(m.zeros(new Shape(r.batch(), time - r.time(), d)), 1) : h);
+                    joiningLengths = concat(joiningLengths, r.lengths());
+                }
+                NDArray fresh = joining.size() == 1 ? joining.get(0) : NDArrays.concat(joining, 0);
+                int from = cut;
+                LoraAdapters cutBlock = adapters(anyClient, cut, cut);
+                if (hidden != null && cutBlock != adapters(anyClient, cut - 1, cut)) {
+                    // the joining rows run their cut block at their own rank, the others at the shared one
+                    fresh = runBlocks(ctx, cut, cut + 1, fresh, joiningLengths, time, anyClient, cut);
+                    hidden = runBlocks(ctx, cut, cut + 1, hidden, lengths, time, anyClient, byCut.firstKey());
+                    from = cut + 1;
+                }
+                hidden = hidden == null ? fresh : hidden.concat(fresh, 0);
+                lengths = concat(lengths, joiningLengths);
+                Integer next = byCut.higherKey(cut);
+                hidden = runBlocks(ctx, from, next == null ? layers() : next, hidden, lengths, time, anyClient, cut);
             }
-            NDArray hidden = padded.size() == 1 ? padded.get(0) : NDArrays.concat(padded, 0);
-            AttentionInputs.rightPadded(ctx, lengths, time);
-            NDArray out = model.blocks(copy.cut, model.config().numLayers(), hidden, ctx);
+            NDArray out = hidden;
             NDArray total = null;
             float[] losses = new float[group.size()];
             List<NDArray> parts = new ArrayList<>(group.size());
-            row = 0;
-            for (StepRequest r : group) {
-                NDArray loss = CausalLmLoss.compute(model, out, new Targets(r, row, time), labelSmoothing, ctx);
+            for (int i = 0; i < group.size(); i++) {
+                NDArray loss = CausalLmLoss.compute(model, out, new Targets(group.get(i), firstRow[i], time), labelSmoothing, ctx);
                 parts.add(loss);
                 total = total == null ? loss : total.add(loss);
-                row += r.batch();
             }
             for (int i = 0; i < group.size(); i++) {
                 losses[i] = parts.get(i).getFloat();
@@ -261,7 +322,7 @@ public final class ServerSegment implements AutoCloseable {
             JniUtils.backward((PtNDArray) total, (PtNDArray) m.ones(total.getShape()), false, false);
             List<Outcome> outcomes = new ArrayList<>(group.size());
             for (int i = 0; i < group.size(); i++) {
-                NDArray g = leaves.get(i).getGradient();
+                NDArray g = leaves[i].getGradient();
                 g.attach(m);
                 outcomes.add(new Outcome(losses[i], group.get(i).dtype().encode(g.toFloatArray())));
             }
@@ -269,48 +330,94 @@ public final class ServerSegment implements AutoCloseable {
         }
     }
 
-    /** AdamW step for global step {@code step} of every copy in use, on the mean of its clients' gradients. */
-    public void step(int step) {
-        double lr = optim.lrAt(step, totalSteps);
-        for (Copy c : copies.values()) {
-            if (!c.clients.isEmpty()) {
-                c.optimizer.step(lr, 1.0 / c.clients.size());
+    /**
+     * Blocks [from, to) over rows of the given lengths, whose lowest cut is {@code cut}: each run
+     * of consecutive blocks with the same adapters is one call.
+     */
+    private NDArray runBlocks(ForwardContext ctx, int from, int to, NDArray hidden, int[] lengths, int time, int client,
+                              int cut) {
+        NDArray positions = null;
+        NDArray bias = null;
+        int start = from;
+        while (start < to) {
+            LoraAdapters lora = adapters(client, cut, start);
+            int end = start + 1;
+            while (end < to && adapters(client, cut, end) == lora) {
+                end++;
             }
+            ForwardContext part = ctx.part(lora);
+            if (positions == null) {
+                AttentionInputs.rightPadded(part, lengths, time);
+                positions = part.positions();
+                bias = part.attentionBias();
+            } else {
+                part.withAttention(positions, bias);
+            }
+            hidden = model.blocks(start, end, hidden, part);
+            start = end;
         }
+        return hidden;
     }
 
-    /** One copy's trainable state: its cut, the clients it serves this round, adapters and optimizer. */
-    public record CopyState(int cut, Set<Integer> clients, Map<String, float[]> lora, AdamW.State optimizer)
-            implements java.io.Serializable {
-        private static final long serialVersionUID = 1L;
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     /**
-     * The segment's trainable state, to roll back a failed round or checkpoint: every copy, keyed
-     * as the segment keys them (v2: by cut, v1: by client).
+     * AdamW step for global step {@code step} of every unit in use, on the mean of its clients'
+     * gradients: v2's units as one model (one gradient-norm clip), each v1 copy on its own.
      */
-    public record Snapshot(Map<Integer, CopyState> copies) implements java.io.Serializable {
+    public void step(int step) {
+        double lr = optim.lrAt(step, totalSteps);
+        List<AdamW> stepping = new ArrayList<>();
+        List<Double> scales = new ArrayList<>();
+        for (Unit u : units.values()) {
+            if (u.clients.isEmpty()) {
+                continue;
+            }
+            if (version == ServerVersion.V1) {
+                u.optimizer.step(lr, 1.0 / u.clients.size());
+            } else {
+                stepping.add(u.optimizer);
+                scales.add(1.0 / u.clients.size());
+            }
+        }
+        AdamW.stepTogether(stepping, lr, scales.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    /** One unit's trainable state: its layers, the clients it serves this round, adapters and optimizer. */
+    public record UnitState(int fromLayer, int toLayer, Set<Integer> clients, Map<String, float[]> lora,
+                            AdamW.State optimizer) implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /** The segment's trainable state, to roll back a failed round or checkpoint: every unit by name. */
+    public record Snapshot(Map<String, UnitState> units) implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
     }
 
     public Snapshot snapshot() {
-        Map<Integer, CopyState> out = new TreeMap<>();
-        copies.forEach((key, c) -> out.put(key, new CopyState(c.cut, Set.copyOf(c.clients), c.lora.toFloats(),
-                c.optimizer.state())));
+        Map<String, UnitState> out = new TreeMap<>();
+        units.forEach((name, u) -> out.put(name, new UnitState(u.lora.fromLayer(), u.lora.toLayer(), Set.copyOf(u.clients),
+                u.lora.toFloats(), u.optimizer.state())));
         return new Snapshot(out);
     }
 
-    /** Restores a snapshot; gradients accumulated since (a step that never finished) are dropped with the old copies. */
+    /** Restores a snapshot; gradients accumulated since (a step that never finished) are dropped with the old units. */
     public void restore(Snapshot s) {
-        for (Copy c : copies.values()) {
-            c.close();
+        for (Unit u : units.values()) {
+            u.close();
         }
-        copies.clear();
-        s.copies().forEach((key, state) -> {
-            Copy c = newCopy(state.cut(), state.lora());
-            c.optimizer.restore(state.optimizer());
-            c.clients.addAll(state.clients());
-            copies.put(key, c);
+        units.clear();
+        s.units().forEach((name, state) -> {
+            LoraSpec spec = LoraAdapters.specOf(base, model.config(), state.lora());
+            Unit u = new Unit(LoraAdapters.fromFloats(model.manager(), model.config(), spec, state.fromLayer(),
+                    state.toLayer(), state.lora()), optim);
+            u.optimizer.restore(state.optimizer());
+            u.clients.addAll(state.clients());
+            units.put(name, u);
         });
     }
 
@@ -353,8 +460,8 @@ public final class ServerSegment implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Copy c : copies.values()) {
-            c.close();
+        for (Unit u : units.values()) {
+            u.close();
         }
         model.close();
     }

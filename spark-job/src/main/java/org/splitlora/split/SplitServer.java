@@ -34,8 +34,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The split server the driver hosts: a gRPC service that runs the {@link ServerSegment} for the
  * clients of the current round. Clients advance in lock-step: the server waits until every client
- * due at (step, micro-batch) has sent its activations, serves them (batched per server copy), and
- * takes one optimizer step per global step on each copy, on the mean of its clients' gradients.
+ * due at (step, micro-batch) has sent its activations, serves them (one batch in v2), and takes
+ * one optimizer step per global step on the server's adapters, each on the mean of the gradients
+ * of the clients it served.
  * The grouping depends only on the round's clients, never on arrival order, so runs are
  * reproducible.
  *
@@ -112,13 +113,12 @@ public final class SplitServer implements AutoCloseable {
 
     /**
      * Opens a round (or a sequential-split turn) for the clients of {@code cuts} (each at its
-     * cut), global steps [firstStep, firstStep + steps), with the server copies starting from
-     * {@code startByCut}; remembers the segment's state to roll back to.
+     * cut), global steps [firstStep, firstStep + steps), with the server's adapters starting from
+     * {@code start}; remembers the segment's state to roll back to.
      */
-    public void beginRound(int round, int firstStep, int steps, Map<Integer, Integer> cuts,
-                           Map<Integer, Map<String, float[]>> startByCut) {
+    public void beginRound(int round, int firstStep, int steps, Map<Integer, Integer> cuts, ServerSegment.StartValues start) {
         onWorker(() -> {
-            segment.startRound(cuts, startByCut);
+            segment.startRound(cuts, start);
             this.round = round;
             this.attempt = 0;
             this.brokenAttempt = -1;

@@ -46,50 +46,70 @@ public final class AdamW implements AutoCloseable {
      * server averages the gradients of the clients it served in one step).
      */
     public double step(double lr, double gradScale) {
-        try (NDManager tmp = state.newSubManager(); Torch.GradScope ignored = Torch.gradMode(false)) {
-            List<NDArray> grads = new ArrayList<>(params.size());
+        return stepTogether(List.of(this), lr, new double[] {gradScale});
+    }
+
+    /**
+     * One step of several optimizers (parts of one model that are stepped apart, each with its
+     * own moments and step count) as of one: each part's gradients times its {@code gradScales}
+     * entry, clipped by their joint global norm (the first optimizer's {@code maxGradNorm}), which
+     * is returned.
+     */
+    public static double stepTogether(List<AdamW> parts, double lr, double[] gradScales) {
+        if (parts.isEmpty()) {
+            return 0;
+        }
+        try (NDManager tmp = parts.get(0).state.newSubManager(); Torch.GradScope ignored = Torch.gradMode(false)) {
+            List<List<NDArray>> grads = new ArrayList<>(parts.size());
             double sq = 0;
-            for (NDArray p : params) {
-                NDArray g = p.getGradient();
-                g.attach(tmp);
-                if (gradScale != 1) {
-                    g.muli((float) gradScale);
+            for (int k = 0; k < parts.size(); k++) {
+                List<NDArray> g = new ArrayList<>();
+                for (NDArray p : parts.get(k).params) {
+                    NDArray one = p.getGradient();
+                    one.attach(tmp);
+                    if (gradScales[k] != 1) {
+                        one.muli((float) gradScales[k]);
+                    }
+                    g.add(one);
+                    sq += one.square().sum().getFloat();
                 }
                 grads.add(g);
-                sq += g.square().sum().getFloat();
             }
             double norm = Math.sqrt(sq);
-            if (config.maxGradNorm() > 0) {
-                double coef = config.maxGradNorm() / (norm + 1e-6);
-                if (coef < 1) {
-                    for (NDArray g : grads) {
-                        g.muli((float) coef);
-                    }
-                }
-            }
-            step++;
-            double b1 = config.beta1();
-            double b2 = config.beta2();
-            double bc1 = 1 - Math.pow(b1, step);
-            double bc2 = 1 - Math.pow(b2, step);
-            for (int i = 0; i < params.size(); i++) {
-                NDArray p = params.get(i);
-                NDArray g = grads.get(i);
-                if (config.weightDecay() > 0) {
-                    p.muli((float) (1 - lr * config.weightDecay()));
-                }
-                m.get(i).muli((float) b1).addi(g.mul((float) (1 - b1)));
-                v.get(i).muli((float) b2).addi(g.square().muli((float) (1 - b2)));
-                // results of ops on state arrays belong to the state manager: move them to tmp
-                NDArray denom = v.get(i).sqrt();
-                denom.attach(tmp);
-                denom.divi((float) Math.sqrt(bc2)).addi((float) config.eps());
-                NDArray update = m.get(i).div(denom);
-                update.attach(tmp);
-                p.subi(update.muli((float) (lr / bc1)));
-                JniUtils.zeroGrad((PtNDArray) p);
+            double maxNorm = parts.get(0).config.maxGradNorm();
+            double clip = maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
+            for (int k = 0; k < parts.size(); k++) {
+                parts.get(k).apply(grads.get(k), lr, clip, tmp);
             }
             return norm;
+        }
+    }
+
+    private void apply(List<NDArray> grads, double lr, double clip, NDManager tmp) {
+        step++;
+        double b1 = config.beta1();
+        double b2 = config.beta2();
+        double bc1 = 1 - Math.pow(b1, step);
+        double bc2 = 1 - Math.pow(b2, step);
+        for (int i = 0; i < params.size(); i++) {
+            NDArray p = params.get(i);
+            NDArray g = grads.get(i);
+            if (clip < 1) {
+                g.muli((float) clip);
+            }
+            if (config.weightDecay() > 0) {
+                p.muli((float) (1 - lr * config.weightDecay()));
+            }
+            m.get(i).muli((float) b1).addi(g.mul((float) (1 - b1)));
+            v.get(i).muli((float) b2).addi(g.square().muli((float) (1 - b2)));
+            // results of ops on state arrays belong to the state manager: move them to tmp
+            NDArray denom = v.get(i).sqrt();
+            denom.attach(tmp);
+            denom.divi((float) Math.sqrt(bc2)).addi((float) config.eps());
+            NDArray update = m.get(i).div(denom);
+            update.attach(tmp);
+            p.subi(update.muli((float) (lr / bc1)));
+            JniUtils.zeroGrad((PtNDArray) p);
         }
     }
 

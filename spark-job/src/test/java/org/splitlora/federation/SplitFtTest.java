@@ -79,7 +79,7 @@ class SplitFtTest {
         JsonObject slow = first.get(1).getAsJsonArray("per_client").get(2).getAsJsonObject();
         assertEquals(1, slow.get("layers").getAsInt());
         assertEquals(2, slow.get("rank_at_cut").getAsInt());
-        // round 2 holds block 1 at rank 4 on clients at cut 3 and at rank 2 on the server copy for cut 1:
+        // round 2 holds block 1 at rank 4 on clients at cut 3 and at rank 2 in the server unit for cut 1:
         // aggregated in ΔW space and re-factored to rank 4, which truncates
         double truncation = first.get(1).getAsJsonObject("truncation_error").get("aggregate").getAsDouble();
         assertTrue(truncation > 0 && truncation < 1, "aggregate truncation " + truncation);

@@ -1,5 +1,6 @@
 package org.splitlora.split;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,9 +20,11 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.datasets.format.PromptCompletionFormat;
@@ -71,34 +74,59 @@ class SplitExchangeTest {
     }
 
     @Test
-    void clientsAtDifferentCutsTrainTogetherAsEachWouldAlone() throws Exception {
-        List<TokenizedExample> data = data(40);
+    void rowsJoinTheBatchAtTheirCutAndClientsShareTheBlocksTheyAllRun() {
         int low = 1;
-        int high = SOURCE.config().numLayers() - 1;
-        List<Double> aloneLow = split(data, low, WireDtype.FP32);
-        List<Double> aloneHigh = split(data, high, WireDtype.FP32);
-        try (NDManager root = NDManager.newBaseManager();
-             SplitServer server = SplitServer.start(segment(root, 1), settings("k"));
-             DecoderModel lowModel = SOURCE.load(ModelPart.client(SOURCE.config(), low), root);
-             DecoderModel highModel = SOURCE.load(ModelPart.client(SOURCE.config(), high), root);
-             LoraAdapters lowLora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, low, SEED);
-             LoraAdapters highLora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, high, SEED);
-             AdamW lowOpt = new AdamW(lowLora.parameters(), OPTIM, lowLora.manager());
-             AdamW highOpt = new AdamW(highLora.parameters(), OPTIM, highLora.manager());
-             SplitClient a = connect(server);
-             SplitClient b = connect(server)) {
-            begin(server, root, STEPS, Map.of(0, low, 1, high));
-            // lock-step: each client waits for the other every step, so they run in their own threads
-            var first = java.util.concurrent.CompletableFuture.supplyAsync(
-                    () -> trainClient(lowModel, lowLora, lowOpt, a, 0, data, WireDtype.FP32));
-            List<Double> together = trainClient(highModel, highLora, highOpt, b, 1, data, WireDtype.FP32);
-            List<Double> togetherLow = first.get(60, TimeUnit.SECONDS);
-            server.endRound();
-            for (int s = 0; s < STEPS; s++) {
-                assertEquals(aloneLow.get(s), togetherLow.get(s), 1e-6, "cut " + low + " step " + s);
-                assertEquals(aloneHigh.get(s), together.get(s), 1e-6, "cut " + high + " step " + s);
+        int high = 2;
+        Map<Integer, Integer> cuts = Map.of(0, low, 1, high, 2, high);
+        // no dropout: a batch draws other masks than its rows alone
+        LoraSpec spec = LoraSpec.of(SPEC.targets(), SPEC.rank(), SPEC.alpha(), 0);
+        // one rank everywhere, and a reduced rank on both sides of each cut (its own server unit)
+        for (IntFunction<LoraSpec> atCut : List.<IntFunction<LoraSpec>>of(cut -> spec, cut -> spec.atCut(cut, 2))) {
+            try (NDManager root = NDManager.newBaseManager();
+                 ServerSegment batched = segment(root, 1, spec, atCut);
+                 ServerSegment apart = segment(root, 1, spec, atCut)) {
+                batched.startRound(cuts, init(root));
+                apart.startRound(cuts, init(root));
+                List<StepRequest> group = List.of(request(root, low, 0), request(root, high, 1), request(root, high, 2));
+                for (int step = 0; step < 3; step++) {
+                    List<ServerSegment.Outcome> together = batched.forwardBackward(group).outcomes();
+                    for (int i = 0; i < group.size(); i++) {
+                        // one pass per client, accumulating on the same units
+                        ServerSegment.Outcome alone = apart.forwardBackward(List.of(group.get(i))).outcomes().get(0);
+                        assertEquals(alone.loss(), together.get(i).loss(), 1e-5, "step " + step + ", client " + i);
+                        assertArrayEquals(decode(alone.gradient()), decode(together.get(i).gradient()), 1e-5f,
+                                "activation gradient, step " + step + ", client " + i);
+                    }
+                    batched.step(step);
+                    apart.step(step);
+                }
+                Map<String, ServerSegment.UnitState> units = batched.snapshot().units();
+                Map<String, ServerSegment.UnitState> reference = apart.snapshot().units();
+                assertEquals(reference.keySet(), units.keySet());
+                units.forEach((name, u) -> u.lora().forEach((k, v) -> assertArrayEquals(reference.get(name).lora().get(k), v,
+                        1e-5f, name + " " + k)));
+                // blocks from the high cut up serve all three clients; below it only the low one
+                boolean reduced = atCut.apply(high).rank(high) != spec.rank();
+                assertEquals(Set.of(0), units.get(reduced ? "cut." + low : "block." + low).clients());
+                assertEquals(reduced ? Set.of(0) : Set.of(0, 1, 2), units.get("block." + high).clients());
+                if (reduced) {
+                    assertEquals(Set.of(1, 2), units.get("cut." + high).clients());
+                }
+                assertEquals(Set.of(0, 1, 2), units.get("block." + (high + 1)).clients());
             }
         }
+    }
+
+    private static ServerSegment.StartValues init(NDManager root) {
+        return (spec, from, to) -> {
+            try (LoraAdapters init = LoraAdapters.init(root, SOURCE.config(), spec, from, to, SEED)) {
+                return init.toFloats();
+            }
+        };
+    }
+
+    private static float[] decode(byte[] gradient) {
+        return WireDtype.FP32.decode(gradient, gradient.length / 4);
     }
 
     @Test
@@ -259,24 +287,19 @@ class SplitExchangeTest {
         return losses;
     }
 
-    /**
-     * Opens round 0 for clients at the given cuts, with each cut's server adapters initialised as
-     * the whole model's would be.
-     */
+    /** Opens round 0 for clients at the given cuts, with the server's adapters initialised as the whole model's would be. */
     private static void begin(SplitServer server, NDManager root, int steps, Map<Integer, Integer> cuts) {
-        Map<Integer, Map<String, float[]>> starts = new TreeMap<>();
-        for (int cut : cuts.values()) {
-            try (LoraAdapters init = LoraAdapters.init(root, SOURCE.config(), SPEC, cut, SOURCE.config().numLayers(), SEED)) {
-                starts.put(cut, init.toFloats());
-            }
-        }
-        server.beginRound(0, 0, steps, cuts, starts);
+        server.beginRound(0, 0, steps, cuts, init(root));
     }
 
     /** A server that serves every cut from {@code minCut} up. */
     private static ServerSegment segment(NDManager root, int minCut) {
+        return segment(root, minCut, SPEC, cut -> SPEC);
+    }
+
+    private static ServerSegment segment(NDManager root, int minCut, LoraSpec base, IntFunction<LoraSpec> atCut) {
         DecoderModel model = SOURCE.load(ModelPart.server(SOURCE.config(), minCut), root);
-        return new ServerSegment(model, ServerVersion.V2, cut -> SPEC, OPTIM, STEPS, 0.1);
+        return new ServerSegment(model, ServerVersion.V2, base, atCut, OPTIM, STEPS, 0.1);
     }
 
     private static ServerSettings settings(String secret) {

@@ -17,19 +17,37 @@ import org.splitlora.model.lora.LoraAdapters;
 public final class ForwardContext implements AutoCloseable {
 
     private final NDManager manager;
+    /** Whether closing this context frees its manager: false for a {@link #part}. */
+    private final boolean ownsManager;
     private final LoraAdapters lora;
     private final boolean training;
     private final long dropoutSeed;
-    private final Map<Float, NDArray> scalars = new HashMap<>();
+    private final Map<Float, NDArray> scalars;
     private NDArray positions;
     private NDArray attentionBias;
     private KvCache cache;
 
     public ForwardContext(NDManager parent, LoraAdapters lora, boolean training, long dropoutSeed) {
-        this.manager = parent.newSubManager();
+        this(parent.newSubManager(), true, lora, training, dropoutSeed, new HashMap<>());
+    }
+
+    private ForwardContext(NDManager manager, boolean ownsManager, LoraAdapters lora, boolean training, long dropoutSeed,
+                           Map<Float, NDArray> scalars) {
+        this.manager = manager;
+        this.ownsManager = ownsManager;
         this.lora = lora;
         this.training = training;
         this.dropoutSeed = dropoutSeed;
+        this.scalars = scalars;
+    }
+
+    /**
+     * A context for some blocks of this same pass with other adapters (and its own attention
+     * rows): its temporaries live in this pass's manager, so they stay alive for the backward and
+     * are freed when this context closes.
+     */
+    public ForwardContext part(LoraAdapters adapters) {
+        return new ForwardContext(manager, false, adapters, training, dropoutSeed, scalars);
     }
 
     public NDManager manager() {
@@ -86,6 +104,8 @@ public final class ForwardContext implements AutoCloseable {
 
     @Override
     public void close() {
-        manager.close();
+        if (ownsManager) {
+            manager.close();
+        }
     }
 }
