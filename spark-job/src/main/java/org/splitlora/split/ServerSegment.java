@@ -8,12 +8,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.IntFunction;
+import java.util.stream.IntStream;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraSpec;
@@ -207,7 +209,7 @@ public final class ServerSegment implements AutoCloseable {
     public GroupResult forwardBackward(List<StepRequest> group) {
         List<List<Integer>> passes = new ArrayList<>();
         if (version == ServerVersion.V2 && worthBatching(group)) {
-            passes.add(java.util.stream.IntStream.range(0, group.size()).boxed().toList());
+            passes.add(IntStream.range(0, group.size()).boxed().toList());
         } else {
             // v1: every client has its own adapters; v2 rows too uneven to pad into one batch: one
             // pass per client, the gradients still accumulate on the same units
@@ -248,7 +250,10 @@ public final class ServerSegment implements AutoCloseable {
         return rows * time <= (1 + MAX_PADDING_OVERHEAD) * own;
     }
 
-    /** The adapters block {@code layer} runs with for a client at {@code cut} (v1: that client's copy). */
+    /**
+     * The adapters block {@code layer} runs with for rows whose lowest cut is {@code cut} (v1: the
+     * copy of {@code client}, a v1 pass's one client).
+     */
     private LoraAdapters adapters(int client, int cut, int layer) {
         if (version == ServerVersion.V1) {
             return units.get("client." + client).lora;
@@ -269,8 +274,7 @@ public final class ServerSegment implements AutoCloseable {
         for (int i = 0; i < group.size(); i++) {
             byCut.computeIfAbsent(group.get(i).cut(), k -> new ArrayList<>()).add(i);
         }
-        // every client of a pass runs the same blocks above its cut (v1 passes hold one client)
-        int anyClient = group.get(0).clientId();
+        int client = group.get(0).clientId(); // names the adapters of a v1 pass, which holds one client
         try (Torch.GradScope ignored = Torch.gradMode(true);
              ForwardContext ctx = new ForwardContext(model.manager(), null, true, groupSeed(group))) {
             NDManager m = ctx.manager();
@@ -294,24 +298,22 @@ public final class ServerSegment implements AutoCloseable {
                 }
                 NDArray fresh = joining.size() == 1 ? joining.get(0) : NDArrays.concat(joining, 0);
                 int from = cut;
-                LoraAdapters cutBlock = adapters(anyClient, cut, cut);
-                if (hidden != null && cutBlock != adapters(anyClient, cut - 1, cut)) {
-                    // the joining rows run their cut block at their own rank, the others at the shared one
-                    fresh = runBlocks(ctx, cut, cut + 1, fresh, joiningLengths, time, anyClient, cut);
-                    hidden = runBlocks(ctx, cut, cut + 1, hidden, lengths, time, anyClient, byCut.firstKey());
+                if (hidden != null && version == ServerVersion.V2 && separateCutBlock(cut)) {
+                    // the joining rows run their cut block at the cut's rank, the others the shared block
+                    fresh = runBlocks(ctx, cut, cut + 1, fresh, joiningLengths, time, client, cut);
+                    hidden = runBlocks(ctx, cut, cut + 1, hidden, lengths, time, client, byCut.firstKey());
                     from = cut + 1;
                 }
                 hidden = hidden == null ? fresh : hidden.concat(fresh, 0);
                 lengths = concat(lengths, joiningLengths);
                 Integer next = byCut.higherKey(cut);
-                hidden = runBlocks(ctx, from, next == null ? layers() : next, hidden, lengths, time, anyClient, cut);
+                hidden = runBlocks(ctx, from, next == null ? layers() : next, hidden, lengths, time, client, cut);
             }
-            NDArray out = hidden;
             NDArray total = null;
             float[] losses = new float[group.size()];
             List<NDArray> parts = new ArrayList<>(group.size());
             for (int i = 0; i < group.size(); i++) {
-                NDArray loss = CausalLmLoss.compute(model, out, new Targets(group.get(i), firstRow[i], time), labelSmoothing, ctx);
+                NDArray loss = CausalLmLoss.compute(model, hidden, new Targets(group.get(i), firstRow[i], time), labelSmoothing, ctx);
                 parts.add(loss);
                 total = total == null ? loss : total.add(loss);
             }
@@ -360,7 +362,7 @@ public final class ServerSegment implements AutoCloseable {
     }
 
     private static int[] concat(int[] a, int[] b) {
-        int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        int[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
@@ -427,7 +429,7 @@ public final class ServerSegment implements AutoCloseable {
             return group.get(0).dropoutSeed();
         }
         long[] seeds = group.stream().mapToLong(StepRequest::dropoutSeed).toArray();
-        return Seeds.derive(seeds[0], java.util.Arrays.copyOfRange(seeds, 1, seeds.length));
+        return Seeds.derive(seeds[0], Arrays.copyOfRange(seeds, 1, seeds.length));
     }
 
     /** A request's targets, re-based onto its rows of the group batch of width {@code time}. */
