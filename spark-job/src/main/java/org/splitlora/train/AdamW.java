@@ -50,10 +50,10 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * One step of several optimizers (parts of one model that are stepped apart, each with its
-     * own moments and step count) as of one: each part's gradients times its {@code gradScales}
-     * entry, clipped by their joint global norm (the first optimizer's {@code maxGradNorm}), which
-     * is returned.
+     * One step of several optimizers over parts of one model (each part keeps its own moments and
+     * step count, so parts may skip steps), clipped as one model: each part's gradients times its
+     * {@code gradScales} entry, clipped by their joint global norm (the first optimizer's {@code
+     * maxGradNorm}), which is returned.
      */
     public static double stepTogether(List<AdamW> parts, double lr, double[] gradScales) {
         if (parts.isEmpty()) {

@@ -43,8 +43,8 @@ public final class ForwardContext implements AutoCloseable {
 
     /**
      * A context for some blocks of this same pass with other adapters (and its own attention
-     * rows): its temporaries live in this pass's manager, so they stay alive for the backward and
-     * are freed when this context closes.
+     * rows): its temporaries live in this pass's manager, so they stay alive for the backward.
+     * Closing a part frees nothing; closing this context frees them all.
      */
     public ForwardContext part(LoraAdapters adapters) {
         return new ForwardContext(manager, false, adapters, training, dropoutSeed, scalars);
