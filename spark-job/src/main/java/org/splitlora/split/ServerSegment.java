@@ -281,7 +281,7 @@ public final class ServerSegment implements AutoCloseable {
             NDArray[] leaves = new NDArray[group.size()];
             int[] firstRow = new int[group.size()];
             NDArray hidden = null;
-            int[] lengths = new int[0];
+            Rows rows = new Rows(new int[0]);
             for (Map.Entry<Integer, List<Integer>> level : byCut.entrySet()) {
                 int cut = level.getKey();
                 NDList joining = new NDList();
@@ -292,7 +292,7 @@ public final class ServerSegment implements AutoCloseable {
                             new Shape(r.batch(), r.time(), d));
                     h.setRequiresGradient(true);
                     leaves[i] = h;
-                    firstRow[i] = lengths.length + joiningLengths.length;
+                    firstRow[i] = rows.lengths.length + joiningLengths.length;
                     joining.add(r.time() < time ? h.concat(m.zeros(new Shape(r.batch(), time - r.time(), d)), 1) : h);
                     joiningLengths = concat(joiningLengths, r.lengths());
                 }
@@ -300,14 +300,14 @@ public final class ServerSegment implements AutoCloseable {
                 int from = cut;
                 if (hidden != null && version == ServerVersion.V2 && separateCutBlock(cut)) {
                     // the joining rows run their cut block at the cut's rank, the others the shared block
-                    fresh = runBlocks(ctx, cut, cut + 1, fresh, joiningLengths, time, client, cut);
-                    hidden = runBlocks(ctx, cut, cut + 1, hidden, lengths, time, client, byCut.firstKey());
+                    fresh = runBlocks(ctx, cut, cut + 1, fresh, new Rows(joiningLengths), time, client, cut);
+                    hidden = runBlocks(ctx, cut, cut + 1, hidden, rows, time, client, byCut.firstKey());
                     from = cut + 1;
                 }
                 hidden = hidden == null ? fresh : hidden.concat(fresh, 0);
-                lengths = concat(lengths, joiningLengths);
+                rows = new Rows(concat(rows.lengths, joiningLengths));
                 Integer next = byCut.higherKey(cut);
-                hidden = runBlocks(ctx, from, next == null ? layers() : next, hidden, lengths, time, client, cut);
+                hidden = runBlocks(ctx, from, next == null ? layers() : next, hidden, rows, time, client, cut);
             }
             NDArray total = null;
             float[] losses = new float[group.size()];
@@ -333,13 +333,10 @@ public final class ServerSegment implements AutoCloseable {
     }
 
     /**
-     * Blocks [from, to) over rows of the given lengths, whose lowest cut is {@code cut}: each run
-     * of consecutive blocks with the same adapters is one call.
+     * Blocks [from, to) over {@code rows}, whose lowest cut is {@code cut}: each run of consecutive
+     * blocks with the same adapters is one call.
      */
-    private NDArray runBlocks(ForwardContext ctx, int from, int to, NDArray hidden, int[] lengths, int time, int client,
-                              int cut) {
-        NDArray positions = null;
-        NDArray bias = null;
+    private NDArray runBlocks(ForwardContext ctx, int from, int to, NDArray hidden, Rows rows, int time, int client, int cut) {
         int start = from;
         while (start < to) {
             LoraAdapters lora = adapters(client, cut, start);
@@ -347,18 +344,31 @@ public final class ServerSegment implements AutoCloseable {
             while (end < to && adapters(client, cut, end) == lora) {
                 end++;
             }
-            ForwardContext part = ctx.part(lora);
+            hidden = model.blocks(start, end, hidden, rows.attend(ctx.part(lora), time));
+            start = end;
+        }
+        return hidden;
+    }
+
+    /** The rows of a batch by their lengths, with their attention inputs, built once for every block that runs them. */
+    private static final class Rows {
+        final int[] lengths;
+        private NDArray positions;
+        private NDArray bias;
+
+        Rows(int[] lengths) {
+            this.lengths = lengths;
+        }
+
+        ForwardContext attend(ForwardContext part, int time) {
             if (positions == null) {
                 AttentionInputs.rightPadded(part, lengths, time);
                 positions = part.positions();
                 bias = part.attentionBias();
-            } else {
-                part.withAttention(positions, bias);
+                return part;
             }
-            hidden = model.blocks(start, end, hidden, part);
-            start = end;
+            return part.withAttention(positions, bias);
         }
-        return hidden;
     }
 
     private static int[] concat(int[] a, int[] b) {
