@@ -41,6 +41,8 @@ import org.splitlora.report.progress.Progress;
 import org.splitlora.report.progress.SparkTaskProgress;
 import org.splitlora.train.EvalResult;
 import org.splitlora.train.Evaluator;
+import org.splitlora.store.HadoopConf;
+import org.splitlora.store.RunStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -74,8 +76,9 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintStream log = System.out;
-        if (Files.exists(out.resolve("metrics.jsonl"))) {
-            throw new IllegalArgumentException(out + " already holds a run (metrics.jsonl); choose another --out");
+        RunStore run = RunStore.at(out.toString(), HadoopConf.fromSpark());
+        if (run.exists("run.json")) {
+            throw new IllegalArgumentException(out + " already holds a run (run.json); choose another --out");
         }
         Path dataDir = out.resolve("data");
         Files.createDirectories(dataDir);
@@ -111,15 +114,15 @@ final class DemoCommand implements Callable<Integer> {
             try (NDManager root = NDManager.newBaseManager();
                  DecoderModel model = source.loadWhole(root)) {
                 Map<String, Object> before = evaluate(cfg, model, null, valid, test);
-                EvalLog.append(out, "base model, before training", before);
+                EvalLog.append(run, "base model, before training", before);
                 log.printf(Locale.ROOT, "before: val_loss %.4f  val_ppl %.1f  BLEU %.4f on %d held-out MRs%n",
                         before.get("loss"), before.get("ppl"), before.get("BLEU"), test.size());
 
-                TrainCommand.run(cfg, false, log);
+                TrainCommand.run(cfg, null, log);
 
                 AdapterWeights trained = AdapterWeights.read(out.resolve("adapter"), source.config());
                 Map<String, Object> after = evaluate(cfg, model, trained, valid, test);
-                EvalLog.append(out, "after training (adapter/)", after);
+                EvalLog.append(run, "after training (adapter/)", after);
                 log.printf(Locale.ROOT, "after:  val_loss %.4f  val_ppl %.1f  BLEU %.4f  (adapter/ in HF PEFT format)%n",
                         after.get("loss"), after.get("ppl"), after.get("BLEU"));
                 log.println("MR:     " + probeMr);
@@ -131,10 +134,9 @@ final class DemoCommand implements Callable<Integer> {
                 summary.put("generation_before", before.get("probe_output"));
                 summary.put("generation_after", after.get("probe_output"));
             }
-            Files.writeString(out.resolve("summary.json"), new GsonBuilder().setPrettyPrinting().create().toJson(summary),
-                    StandardCharsets.UTF_8);
+            run.writeText("summary.json", new GsonBuilder().setPrettyPrinting().create().toJson(summary));
         }
-        ReportWriter.write(List.of(out), out.resolve(ReportWriter.FILE));
+        ReportWriter.write(run);
         log.println("wrote " + out.toAbsolutePath() + ": run.json, metrics.jsonl, adapter/, checkpoint/, evals.jsonl, summary.json, "
                 + ReportWriter.FILE);
         return 0;

@@ -32,6 +32,8 @@ import org.splitlora.report.progress.Progress;
 import org.splitlora.report.progress.SparkTaskProgress;
 import org.splitlora.train.EvalResult;
 import org.splitlora.train.Evaluator;
+import org.splitlora.store.HadoopConf;
+import org.splitlora.store.RunStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -91,8 +93,8 @@ final class EvalCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--run", paramLabel = "RUN_DIR",
-            description = "Also append the results to RUN_DIR/evals.jsonl and regenerate RUN_DIR/report.html.")
-    Path run;
+            description = "Also append the results to RUN_DIR/evals.jsonl and regenerate RUN_DIR/report.html (a path or a Hadoop URI).")
+    String run;
 
     @Option(names = "--label", description = "The results' name in the report (default: the adapter path, or 'base model').")
     String label;
@@ -102,7 +104,8 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (run != null && !java.nio.file.Files.isRegularFile(run.resolve("run.json"))) {
+        RunStore runDir = run == null ? null : RunStore.at(run, HadoopConf.fromSpark());
+        if (runDir != null && !runDir.exists("run.json")) {
             throw new IllegalArgumentException("--run " + run + ": not a run directory (no run.json)");
         }
         if (!format.equals("e2e")) {
@@ -130,8 +133,8 @@ final class EvalCommand implements Callable<Integer> {
             Map<String, Object> values = new LinkedHashMap<>(result);
             values.remove("adapter");
             values.put("data", data.toString());
-            EvalLog.append(run, label != null ? label : adapter != null ? adapter.toString() : "base model", values);
-            ReportWriter.write(List.of(run), run.resolve(ReportWriter.FILE));
+            EvalLog.append(runDir, label != null ? label : adapter != null ? adapter.toString() : "base model", values);
+            ReportWriter.write(runDir);
         }
         if (json) {
             out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(result));

@@ -6,6 +6,8 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
+import com.typesafe.config.ConfigValueType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,7 +33,7 @@ import org.splitlora.train.OptimizerConfig;
 public record TrainConfig(
         RunMode mode,
         long seed,
-        Path out,
+        String out,
         String model,
         Data data,
         LoraSpec lora,
@@ -115,16 +117,21 @@ public record TrainConfig(
 
     private static TrainConfig load(Config base, String origin, List<String> overrides) {
         Config user = base;
+        Map<String, String> setBy = new java.util.HashMap<>(); // key -> the --set that gave it, for error texts
         for (String o : overrides) {
             int eq = o.indexOf('=');
             if (eq <= 0) {
                 throw new ConfigError("--set " + o + ": expected key=value");
             }
-            try {
-                user = ConfigFactory.parseString(o).withFallback(user);
-            } catch (ConfigException e) {
-                throw new ConfigError("--set " + o + ": " + e.getMessage());
+            String key = o.substring(0, eq).trim();
+            Config one = override(key, o.substring(eq + 1), o);
+            for (Map.Entry<String, ConfigValue> e : one.entrySet()) {
+                if (!DEFAULTS.hasPathOrNull(e.getKey())) {
+                    throw new ConfigError("--set " + o + ": unknown key '" + e.getKey() + "'");
+                }
+                setBy.put(e.getKey(), "--set " + o);
             }
+            user = one.withFallback(user);
         }
         for (Map.Entry<String, ConfigValue> e : user.entrySet()) {
             if (!DEFAULTS.hasPathOrNull(e.getKey())) {
@@ -136,24 +143,66 @@ public record TrainConfig(
             c = user.withFallback(DEFAULTS).resolve();
             c.checkValid(DEFAULTS);
         } catch (ConfigException e) {
-            throw new ConfigError(origin + ": " + e.getMessage());
+            throw located(e, origin);
         }
+        Keys k = new Keys(c, origin, setBy);
         try {
-            return build(c, origin);
+            finiteNumbers(k, c);
+            return build(c, k);
         } catch (ConfigException e) {
-            throw new ConfigError(origin + ": " + e.getMessage());
+            throw located(e, origin);
         }
     }
 
-    private static TrainConfig build(Config c, String origin) {
-        Keys k = new Keys(c, origin);
+    /** Typesafe's message names its origin: a --set's is itself, anything else is the file's. */
+    private static ConfigError located(ConfigException e, String origin) {
+        boolean fromSet = e.origin() != null && e.origin().description().startsWith("--set ");
+        return new ConfigError(fromSet ? e.getMessage() : origin + ": " + e.getMessage());
+    }
+
+    /**
+     * One {@code --set KEY=VALUE} as a config: the text after '=' is HOCON, except for a key whose
+     * default is a string, where it is the string exactly as typed ({@code out=hdfs://nn/runs/x}
+     * would otherwise end at the HOCON comment {@code //}); a quoted HOCON string still works.
+     */
+    private static Config override(String key, String value, String typed) {
+        ConfigParseOptions named = ConfigParseOptions.defaults().setOriginDescription("--set " + typed);
+        try {
+            boolean stringKey = DEFAULTS.hasPath(key) && DEFAULTS.getValue(key).valueType() == ConfigValueType.STRING;
+            if (stringKey && !value.strip().startsWith("\"")) {
+                return ConfigFactory.empty().withValue(key, ConfigValueFactory.fromAnyRef(value, "--set " + typed));
+            }
+            return ConfigFactory.parseString(key + "=" + value, named);
+        } catch (ConfigException e) {
+            throw new ConfigError("--set " + typed + ": " + e.getMessage());
+        }
+    }
+
+    /** Every numeric key holds a finite number: Typesafe reads "Infinity" and "NaN" as doubles. */
+    private static void finiteNumbers(Keys k, Config c) {
+        for (Map.Entry<String, ConfigValue> e : DEFAULTS.entrySet()) {
+            if (e.getValue().valueType() == ConfigValueType.NUMBER && c.hasPath(e.getKey())) {
+                String key = e.getKey();
+                double v = k.parse(key, () -> {
+                    try {
+                        return c.getDouble(key);
+                    } catch (ConfigException.WrongType wrong) {
+                        throw new IllegalArgumentException("must be a number, got '" + c.getValue(key).unwrapped() + "'");
+                    }
+                });
+                k.check(Double.isFinite(v), key, "must be a finite number, got " + c.getValue(key).unwrapped());
+            }
+        }
+    }
+
+    private static TrainConfig build(Config c, Keys k) {
         RunMode mode = k.choice("mode", RunMode.class);
         String model = c.getString("model");
         ModelConfig modelConfig;
         try {
             modelConfig = ModelSource.of(model).config();
         } catch (RuntimeException e) {
-            throw new ConfigError(origin + ": model: " + e.getMessage());
+            throw new ConfigError(k.origin("model") + ": model: " + e.getMessage());
         }
         String dataDir = c.getString("data.dir");
         k.check(!dataDir.isBlank(), "data.dir", "must name a `prepare` output directory");
@@ -251,7 +300,9 @@ public record TrainConfig(
         ActivationPrivacy privacy = c.getBoolean("privacy.activationNoise.enabled")
                 ? k.parse("privacy.activationNoise", () -> new ActivationPrivacy(clipNorm, noiseMultiplier))
                 : null;
-        return new TrainConfig(mode, k.longInteger("seed"), Path.of(c.getString("out")), model, data, lora, optim, train, fed,
+        String out = c.getString("out");
+        k.check(!out.isBlank(), "out", "must name the run directory (a path or a Hadoop URI)");
+        return new TrainConfig(mode, k.longInteger("seed"), out, model, data, lora, optim, train, fed,
                 split, splitft, speeds, privacy, c.getBoolean("export.mergedModel"), c.getString("spark.master"), c);
     }
 
@@ -265,16 +316,59 @@ public record TrainConfig(
         return clientId < clientSpeeds.size() ? clientSpeeds.get(clientId) : 1.0;
     }
 
+    /**
+     * Keys that {@code train --resume --set} may change: they do not alter what the rounds already
+     * trained computed (networking, timeouts, how long to go on, what to export), so the
+     * checkpoint stays valid. Anything else would silently mix two configurations in one run.
+     */
+    private static final List<String> RESUMABLE = List.of("train.rounds", "train.epochs", "train.evalEvery", "split.bind",
+            "split.port", "split.advertiseHost", "split.stepTimeout", "split.maxMessageSize", "split.tls", "spark.master",
+            "export.mergedModel", "out");
+
+    /**
+     * What {@code resumed} (this recorded configuration with --resume's --set on top) changes,
+     * key by key; an error naming the first key that a resumed run may not change.
+     */
+    public Map<String, Object> changesOnResume(TrainConfig resumed) {
+        Map<String, Object> changed = new java.util.TreeMap<>();
+        for (Map.Entry<String, ConfigValue> e : resumed.resolved.entrySet()) {
+            String key = e.getKey();
+            ConfigValue was = resolved.hasPath(key) ? resolved.getValue(key) : null;
+            if (was != null && was.unwrapped().equals(e.getValue().unwrapped())) {
+                continue;
+            }
+            if (RESUMABLE.stream().noneMatch(r -> key.equals(r) || key.startsWith(r + "."))) {
+                throw new ConfigError("--set " + key + ": cannot change on --resume (the run recorded "
+                        + (was == null ? "nothing" : was.render(ConfigRenderOptions.concise())) + " and trained its rounds with it);"
+                        + " start a new run to change it");
+            }
+            if (!key.equals("out")) {
+                changed.put(key, e.getValue().unwrapped());
+            }
+        }
+        return changed;
+    }
+
     /** The resolved configuration as JSON (what run.json records). */
     public String toJson() {
         return resolved.root().render(ConfigRenderOptions.concise().setFormatted(true));
     }
 
-    /** Typed reads with range checks whose errors name the file and key. */
-    private record Keys(Config c, String origin) {
+    /** Typed reads with range checks whose errors name where the value came from (the file, or the --set) and the key. */
+    private record Keys(Config c, String file, Map<String, String> setBy) {
+        /** The --set that gave {@code key} (or a key under it), else the file. */
+        String origin(String key) {
+            for (Map.Entry<String, String> e : setBy.entrySet()) {
+                if (e.getKey().equals(key) || e.getKey().startsWith(key + ".")) {
+                    return e.getValue();
+                }
+            }
+            return file;
+        }
+
         void check(boolean ok, String key, String problem) {
             if (!ok) {
-                throw new ConfigError(origin + ": " + key + " " + problem);
+                throw new ConfigError(origin(key) + ": " + key + " " + problem);
             }
         }
 
@@ -291,7 +385,7 @@ public record TrainConfig(
 
         private void wholeNumber(String key) {
             if (c.getValue(key).unwrapped() instanceof Double d) {
-                throw new ConfigError(origin + ": " + key + " must be an integer, got " + d);
+                throw new ConfigError(origin(key) + ": " + key + " must be an integer, got " + d);
             }
         }
 
@@ -316,7 +410,7 @@ public record TrainConfig(
                 return read.get();
             } catch (IllegalArgumentException e) {
                 String m = e.getMessage();
-                throw new ConfigError(origin + ": " + (m.contains(key) ? m : key + ": " + m));
+                throw new ConfigError(origin(key) + ": " + (m.contains(key) ? m : key + ": " + m));
             }
         }
 

@@ -1,12 +1,10 @@
 package org.splitlora.federation;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.Locale;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.peft.PeftAdapter;
-import org.splitlora.util.Directories;
+import org.splitlora.store.RunStore;
+import org.splitlora.util.KillPoint;
 
 /**
  * Exports the whole model's adapters in HF PEFT format after every round: {@code
@@ -14,30 +12,24 @@ import org.splitlora.util.Directories;
  */
 public final class AdapterExport implements RoundListener {
 
-    private final Path runDir;
+    private final RunStore run;
     private final ModelConfig config;
     private final String baseModel;
 
-    public AdapterExport(Path runDir, ModelConfig config, String baseModel) {
-        this.runDir = runDir;
+    public AdapterExport(RunStore run, ModelConfig config, String baseModel) {
+        this.run = run;
         this.config = config;
         this.baseModel = baseModel;
     }
 
     @Override
     public void onRound(RoundResult r) {
-        Path round = runDir.resolve("adapters").resolve(String.format(Locale.ROOT, "round-%04d", r.round() + 1));
-        writeSwapped(round, r);
-        writeSwapped(runDir.resolve("adapter"), r);
+        write(String.format(Locale.ROOT, "adapters/round-%04d", r.round() + 1), r);
+        KillPoint.reach("export.between-adapters");
+        write("adapter", r);
     }
 
-    private void writeSwapped(Path target, RoundResult r) {
-        Path tmp = Directories.stagingFor(target);
-        PeftAdapter.write(tmp, config, r.adapterSpec(), r.adapters(), baseModel);
-        try {
-            Directories.replace(tmp, target);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot export adapter to " + target + ": " + e.getMessage(), e);
-        }
+    private void write(String dir, RoundResult r) {
+        run.publishDirectory(dir, d -> PeftAdapter.write(d, config, r.adapterSpec(), r.adapters(), baseModel));
     }
 }

@@ -1,20 +1,20 @@
 package org.splitlora.federation;
 
-import java.nio.file.Path;
+import org.splitlora.store.RunStore;
 
 /** Writes the run's checkpoint after every round (the state {@code train --resume} continues from). */
 public final class CheckpointWriter implements RoundListener {
 
-    private final Path runDir;
+    private final RunStore run;
     private final Checkpoint.Header header;
 
-    public CheckpointWriter(Path runDir, Checkpoint.Header header) {
-        this.runDir = runDir;
+    public CheckpointWriter(RunStore run, Checkpoint.Header header) {
+        this.run = run;
         this.header = header;
     }
 
     @Override
     public void onRound(RoundResult r) {
-        Checkpoint.write(runDir, r.state(), header);
+        Checkpoint.write(run, r.state(), header);
     }
 }

@@ -1,5 +1,7 @@
 package org.splitlora.federation;
 
+import org.splitlora.util.KillPoint;
+
 /**
  * Fails one client task once, for testing recovery: the system property
  * {@code splitlora.faults.failOnce=ROUND:CLIENT:STEP} (1-based round, client id, 0-based local
@@ -15,6 +17,7 @@ final class FaultInjection {
     private FaultInjection() {}
 
     static void check(int round, int client, int localStep, int attempt) {
+        KillPoint.reach("client.step");
         String spec = System.getProperty(PROPERTY);
         if (spec == null || attempt > 0) {
             return;
@@ -27,6 +30,7 @@ final class FaultInjection {
     }
 
     static void afterRound(int round) {
+        KillPoint.reach("round.end");
         String stop = System.getProperty(STOP_PROPERTY);
         if (stop != null && Integer.parseInt(stop) == round + 1) {
             throw new IllegalStateException("injected stop after round " + stop + " (" + STOP_PROPERTY + ")");

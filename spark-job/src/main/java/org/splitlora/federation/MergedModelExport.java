@@ -1,24 +1,24 @@
 package org.splitlora.federation;
 
-import java.nio.file.Path;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.peft.MergedModel;
+import org.splitlora.store.RunStore;
 
-/** After the last round, writes {@code merged/}: the base model with the final adapters merged in. */
+/** After the last round, writes {@code merged/}: the base model with the final adapters merged in, swapped in whole. */
 public final class MergedModelExport implements RoundListener {
 
-    private final Path runDir;
+    private final RunStore run;
     private final ModelSource source;
 
-    public MergedModelExport(Path runDir, ModelSource source) {
-        this.runDir = runDir;
+    public MergedModelExport(RunStore run, ModelSource source) {
+        this.run = run;
         this.source = source;
     }
 
     @Override
     public void onRound(RoundResult r) {
         if (r.round() + 1 == r.rounds()) {
-            MergedModel.write(runDir.resolve("merged"), source, r.adapterSpec(), r.adapters());
+            run.publishDirectory("merged", d -> MergedModel.write(d, source, r.adapterSpec(), r.adapters()));
         }
     }
 }

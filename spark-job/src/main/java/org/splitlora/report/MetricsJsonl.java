@@ -1,73 +1,73 @@
 package org.splitlora.report;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import java.io.BufferedWriter;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.LinkedHashMap;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.splitlora.store.RunStore;
+import org.splitlora.util.KillPoint;
 
-/** Appends JSON objects (one per round, see {@link RoundMetrics}) to {@code metrics.jsonl}, flushed each line. */
-public final class MetricsJsonl implements AutoCloseable {
+/**
+ * A run's {@code metrics.jsonl}: one JSON object per round (see {@link RoundMetrics}), strict JSON
+ * (a non-finite number is written as null). The file is replaced whole with every record, not
+ * appended to, so a kill never leaves a torn line and it works on filesystems without append
+ * (object stores); it holds one line per round, so the rewrite is small.
+ */
+public final class MetricsJsonl {
 
-    private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
-    private final BufferedWriter out;
+    public static final String FILE = "metrics.jsonl";
+    private static final Logger LOG = LoggerFactory.getLogger(MetricsJsonl.class);
+    private final RunStore run;
+    private final List<String> lines;
 
-    public MetricsJsonl(Path file) {
-        try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-            this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
-        }
+    /** Continues the file of {@code run} after round {@code keepRounds} (0: starts it afresh); later rounds' lines go. */
+    public MetricsJsonl(RunStore run, int keepRounds) {
+        this.run = run;
+        this.lines = kept(run, keepRounds);
+        run.writeText(FILE, text());
     }
 
     /**
-     * Keeps only the records of rounds up to {@code round} (what a resumed run continues after);
-     * the rest were written by rounds that are run again.
+     * The lines of rounds up to {@code round}: the rest were written by rounds that run again. A
+     * last line that is not JSON is a torn write (an older version appended) and is dropped; any
+     * other bad line is an error naming the file and line.
      */
-    public static void truncateAfterRound(Path file, int round) {
-        if (!Files.exists(file)) {
-            return;
+    private static List<String> kept(RunStore run, int round) {
+        List<String> kept = new ArrayList<>();
+        String[] all = run.readText(FILE).orElse("").split("\n");
+        int last = all.length - 1;
+        while (last >= 0 && all[last].isBlank()) {
+            last--;
         }
-        try {
-            java.util.List<String> kept = new java.util.ArrayList<>();
-            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                var o = com.google.gson.JsonParser.parseString(line).getAsJsonObject();
-                if (!o.has("round") || o.get("round").getAsInt() <= round) {
-                    kept.add(line);
-                }
+        for (int i = 0; i <= last; i++) {
+            if (all[i].isBlank()) {
+                continue;
             }
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.write(tmp, kept, StandardCharsets.UTF_8);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot rewrite " + file + ": " + e.getMessage(), e);
+            try {
+                var o = JsonParser.parseString(all[i]).getAsJsonObject();
+                if (!o.has("round") || o.get("round").getAsInt() <= round) {
+                    kept.add(all[i]);
+                }
+            } catch (JsonParseException | IllegalStateException | UnsupportedOperationException e) {
+                if (i < last) {
+                    throw new IllegalArgumentException(run.path(FILE) + ":" + (i + 1) + ": not a JSON object: " + e.getMessage());
+                }
+                LOG.warn("{}:{}: dropped a torn last line (the run was killed while writing it)", run.path(FILE), i + 1);
+            }
         }
+        return kept;
     }
 
     public void write(Map<String, Object> record) {
-        try {
-            out.write(GSON.toJson(record));
-            out.newLine();
-            out.flush();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write metrics: " + e.getMessage(), e);
-        }
+        lines.add(StrictJson.GSON.toJson(record));
+        run.writeText(FILE, text());
+        KillPoint.reach("metrics.written");
     }
 
-    @Override
-    public void close() {
-        try {
-            out.close();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    private String text() {
+        return lines.isEmpty() ? "" : String.join("\n", lines) + "\n";
     }
 }

@@ -4,24 +4,20 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.ObjIntConsumer;
+import org.splitlora.store.RunStore;
 
 /**
  * What a report shows of one run directory, read back from its files: {@code run.json} (mode,
  * model, seed, data hash), the per-round objects of {@code metrics.jsonl}, the evaluations in
  * {@code evals.jsonl} and the demo's before/after {@code summary.json}.
  */
-public record RunRecords(Path dir, String name, String mode, String model, long seed, String dataHash, int plannedRounds,
+public record RunRecords(String location, String name, String mode, String model, long seed, String dataHash, int plannedRounds,
                          List<Round> rounds, List<Evaluation> evaluations, Map<String, String> probe) {
 
     /** One round as {@link RoundMetrics} wrote it; {@code valLoss} is NaN when the round was not evaluated. */
@@ -36,18 +32,16 @@ public record RunRecords(Path dir, String name, String mode, String model, long 
     /** One line of {@code evals.jsonl}: a label and its numbers (loss, ppl, BLEU, ... as present). */
     public record Evaluation(String label, Map<String, Object> values) {}
 
-    public static RunRecords read(Path dir) {
-        Path runJson = dir.resolve("run.json");
-        if (!Files.isRegularFile(runJson)) {
-            throw new IllegalArgumentException(dir + ": not a run directory (no run.json)");
-        }
-        JsonObject run = object(runJson, readString(runJson), 0);
+    public static RunRecords read(RunStore dir) {
+        String runJson = dir.path("run.json").toString();
+        JsonObject run = object(runJson, dir.readText("run.json")
+                .orElseThrow(() -> new IllegalArgumentException(dir + ": not a run directory (no run.json)")), 0);
         JsonObject config = run.has("config") ? run.getAsJsonObject("config") : new JsonObject();
         JsonObject data = run.has("data") ? run.getAsJsonObject("data") : new JsonObject();
-        return new RunRecords(dir, dir.toAbsolutePath().normalize().getFileName().toString(),
+        return new RunRecords(dir.location(), dir.name(),
                 text(run, "mode"), text(config, "model"), run.has("seed") ? run.get("seed").getAsLong() : 0,
                 text(data, "content_hash"), run.has("rounds") ? run.get("rounds").getAsInt() : 0,
-                rounds(dir.resolve("metrics.jsonl")), evaluations(dir.resolve(EvalLog.FILE)), probe(dir.resolve("summary.json")));
+                rounds(dir, MetricsJsonl.FILE), evaluations(dir, EvalLog.FILE), probe(dir, "summary.json"));
     }
 
     /** The last evaluated round's validation loss (NaN if none). */
@@ -65,9 +59,10 @@ public record RunRecords(Path dir, String name, String mode, String model, long 
         return mode.equals("splitft") && rounds.stream().anyMatch(r -> !r.cuts().isEmpty());
     }
 
-    private static List<Round> rounds(Path file) {
+    private static List<Round> rounds(RunStore dir, String name) {
+        String file = dir.path(name).toString();
         List<Round> out = new ArrayList<>();
-        forEachLine(file, (o, line) -> {
+        forEachLine(dir, name, (o, line) -> {
             if (!o.has("round")) {
                 return; // step and eval events of single-process training
             }
@@ -96,9 +91,10 @@ public record RunRecords(Path dir, String name, String mode, String model, long 
         return out;
     }
 
-    private static List<Evaluation> evaluations(Path file) {
+    private static List<Evaluation> evaluations(RunStore dir, String name) {
+        String file = dir.path(name).toString();
         List<Evaluation> out = new ArrayList<>();
-        forEachLine(file, (o, line) -> {
+        forEachLine(dir, name, (o, line) -> {
             if (!o.has("label")) {
                 throw new IllegalArgumentException(file + ":" + line + ": an evaluation needs a \"label\"");
             }
@@ -115,22 +111,20 @@ public record RunRecords(Path dir, String name, String mode, String model, long 
     }
 
     /** Each non-blank line of a JSON-lines file (none if it is absent) as an object, with its 1-based line number. */
-    private static void forEachLine(Path file, ObjIntConsumer<JsonObject> each) {
-        if (!Files.exists(file)) {
-            return;
-        }
-        String[] lines = readString(file).split("\n");
+    private static void forEachLine(RunStore dir, String name, ObjIntConsumer<JsonObject> each) {
+        String[] lines = dir.readText(name).orElse("").split("\n");
         for (int i = 0; i < lines.length; i++) {
             if (!lines[i].isBlank()) {
-                each.accept(object(file, lines[i], i + 1), i + 1);
+                each.accept(object(dir.path(name).toString(), lines[i], i + 1), i + 1);
             }
         }
     }
 
-    private static Map<String, String> probe(Path summary) {
+    private static Map<String, String> probe(RunStore dir, String name) {
         Map<String, String> out = new LinkedHashMap<>();
-        if (Files.exists(summary)) {
-            JsonObject o = object(summary, readString(summary), 0);
+        String summary = dir.readText(name).orElse(null);
+        if (summary != null) {
+            JsonObject o = object(dir.path(name).toString(), summary, 0);
             for (String key : List.of("probe_mr", "generation_before", "generation_after")) {
                 if (o.has(key)) {
                     out.put(key, o.get(key).getAsString());
@@ -140,19 +134,11 @@ public record RunRecords(Path dir, String name, String mode, String model, long 
         return out;
     }
 
-    private static JsonObject object(Path file, String text, int line) {
+    private static JsonObject object(String file, String text, int line) {
         try {
             return JsonParser.parseString(text).getAsJsonObject();
         } catch (JsonParseException | IllegalStateException e) {
             throw new IllegalArgumentException(file + (line > 0 ? ":" + line : "") + ": not a JSON object: " + e.getMessage(), e);
-        }
-    }
-
-    private static String readString(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 

@@ -43,7 +43,8 @@ class DemoTest {
         assertEquals(after, last.get("val_loss").getAsDouble(), 1e-4, "the exported adapter is the trained model");
         assertTrue(last.get("bytes_up").getAsLong() > 0);
         assertTrue(Files.isRegularFile(out.resolve("adapter/adapter_model.safetensors")));
-        assertTrue(Files.isRegularFile(out.resolve("checkpoint/state.json")));
+        assertTrue(Files.isRegularFile(out.resolve(org.splitlora.federation.Checkpoint.directory(2)).resolve("state.json")));
+        assertTrue(Files.notExists(out.resolve("run.lock")), "the run released its lock");
         assertEquals(1, CliRun.of("demo", "--out", out.toString()).code(), "a second run into the same directory is refused");
 
         // the report shows the improvement: the evaluations table, as a browser would read it

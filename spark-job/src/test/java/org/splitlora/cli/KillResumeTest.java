@@ -55,8 +55,7 @@ class KillResumeTest {
         }
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertTrue(sawRound2, "the child never reached round 2");
-        JsonObject state = JsonParser.parseString(Files.readString(killed.resolve("checkpoint/state.json"))).getAsJsonObject();
-        int done = state.get("completed_rounds").getAsInt();
+        int done = org.splitlora.federation.Checkpoint.latest(org.splitlora.store.RunStore.at(killed)).orElse(0);
         assertTrue(done >= 1 && done <= 2, "checkpoint after round " + done);
 
         CliRun resumed = CliRun.of("train", "--resume", killed.toString());

@@ -53,7 +53,9 @@ class ConfigReferenceTest {
                 continue;
             }
             String wrong = WRONG.get(e.type());
-            ConfigError refused = assertThrows(ConfigError.class, () -> TrainConfig.load(null, List.of(DATA, e.key() + "=" + wrong)),
+            // in a file (--set takes a string key's value as typed, so "[1]" is a string there)
+            ConfigError refused = assertThrows(ConfigError.class,
+                    () -> TrainConfig.parse(DATA + "\n" + e.key() + " = " + wrong, "test.conf", List.of()),
                     e.key() + " is documented as " + e.type() + " but accepts " + wrong);
             assertTrue(refused.getMessage().contains(e.key()), "error does not name " + e.key() + ": " + refused.getMessage());
             String right = RIGHT.get(e.type());

@@ -177,7 +177,7 @@ class FederationTest {
         // the exported PEFT adapter is the trained model: same logits as the checkpoint's adapters
         var config = org.splitlora.model.ModelSource.of(Fixtures.stories260k().toString()).config();
         try (org.splitlora.model.weights.SafetensorsFile st =
-                     org.splitlora.model.weights.SafetensorsFile.open(out.resolve("checkpoint/tensors.safetensors"))) {
+                     org.splitlora.model.weights.SafetensorsFile.open(out.resolve(Checkpoint.directory(4)).resolve("tensors.safetensors"))) {
             java.util.Map<String, float[]> trained = new java.util.TreeMap<>();
             for (String name : st.names()) {
                 if (name.startsWith("global.")) {

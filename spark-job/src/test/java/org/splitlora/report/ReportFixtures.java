@@ -66,8 +66,8 @@ final class ReportFixtures {
                     r * 1_000_000L, cuts ? "\"cuts\":{" + cutMap + "}," : "", clients));
         }
         Files.write(dir.resolve("metrics.jsonl"), lines);
-        EvalLog.append(dir, "base model", Map.of("loss", 10.5, "ppl", Math.exp(10.5), "BLEU", 0.01));
-        EvalLog.append(dir, "after training", Map.of("loss", 2.5, "ppl", Math.exp(2.5), "BLEU", 0.42));
+        EvalLog.append(org.splitlora.store.RunStore.at(dir), "base model", Map.of("loss", 10.5, "ppl", Math.exp(10.5), "BLEU", 0.01));
+        EvalLog.append(org.splitlora.store.RunStore.at(dir), "after training", Map.of("loss", 2.5, "ppl", Math.exp(2.5), "BLEU", 0.42));
         return dir;
     }
 

@@ -36,8 +36,8 @@ class ReportRenderTest {
 
         Path full = ReportFixtures.run(tmp.resolve("full"), "sfl", 8, false);
         Path empty = ReportFixtures.run(tmp.resolve("empty"), "sfl", 0, false);
-        ReportWriter.write(List.of(full), full.resolve(ReportWriter.FILE));
-        ReportWriter.write(List.of(empty), empty.resolve(ReportWriter.FILE));
+        ReportWriter.write(org.splitlora.store.RunStore.at(full));
+        ReportWriter.write(org.splitlora.store.RunStore.at(empty));
 
         long drawn = seriesPixels(screenshot(full.resolve(ReportWriter.FILE)));
         long legendOnly = seriesPixels(screenshot(empty.resolve(ReportWriter.FILE)));

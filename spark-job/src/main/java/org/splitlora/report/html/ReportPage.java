@@ -36,7 +36,16 @@ public final class ReportPage {
             pre{white-space:pre-wrap;background:#f7f7f7;padding:6px;margin:2px 0}
             """;
 
+    /** Marks a page as ours, so that {@code report --out} replaces only its own pages. */
+    private static final String GENERATOR = "<meta name=\"generator\" content=\"splitlora report\"/>";
+
     private ReportPage() {
+    }
+
+    /** Whether {@code html} is a page this class rendered (its head carries our generator tag). */
+    public static boolean isReport(String html) {
+        int head = html.indexOf("</head>");
+        return head > 0 && html.substring(0, head).contains(GENERATOR);
     }
 
     public static String render(List<RunRecords> runs) {
@@ -45,6 +54,7 @@ public final class ReportPage {
         }
         StringBuilder b = new StringBuilder();
         b.append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
+                .append(GENERATOR).append('\n')
                 .append("<title>").append(Html.escape(title(runs))).append("</title>\n<style>").append(STYLE)
                 .append("</style>\n</head>\n<body>\n");
         b.append("<h1>").append(Html.escape(title(runs))).append("</h1>\n<p>Generated ")
