@@ -152,6 +152,26 @@ class PrepareBadInputTest {
     }
 
     @Test
+    void invalidUtf8NamesTheFileAndTheLineOfTheBadByte() throws IOException {
+        // Latin-1 text: 'é' is the lone byte 0xE9. Readers decode far ahead of the line they are
+        // on, so the line has to come from where the decoder met the byte.
+        String csv = "mr,ref\n" + GOOD_ROWS + "\"name[Two]\",Two is a pub.\n\"name[Café]\",Café is a pub.\n";
+        assertFailsCleanly(options(latin1("cafe.csv", csv), SourceFormat.E2E, 1).build(),
+                "cafe.csv:7: not valid UTF-8 text (byte 0xE9)");
+        String jsonl = "{\"text\": \"a\"}\n".repeat(6) + "{\"text\": \"café\"}\n";
+        assertFailsCleanly(options(latin1("cafe.jsonl", jsonl), SourceFormat.JSONL, 1).build(),
+                "cafe.jsonl:7: not valid UTF-8 text (byte 0xE9)");
+        // Blank lines count, and a bad byte far past the first read buffers still has its line.
+        String text = "one\n\n" + "a line of text\n".repeat(20_000) + "café\n";
+        assertFailsCleanly(options(latin1("cafe.txt", text), SourceFormat.TEXT, 1).build(),
+                "cafe.txt:20003: not valid UTF-8 text (byte 0xE9)");
+    }
+
+    private Path latin1(String name, String content) throws IOException {
+        return Files.write(tmp.resolve(name), content.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
     void anExistingOutputIsKeptUnlessOverwriteIsAsked() throws IOException {
         Path in = file("ok.csv", "mr,ref\n" + GOOD_ROWS);
         Path out = tmp.resolve("out");
