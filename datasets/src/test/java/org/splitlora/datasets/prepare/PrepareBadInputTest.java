@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
@@ -169,27 +168,6 @@ class PrepareBadInputTest {
 
     private Path latin1(String name, String content) throws IOException {
         return Files.write(tmp.resolve(name), content.getBytes(StandardCharsets.ISO_8859_1));
-    }
-
-    @Test
-    void anExistingOutputIsKeptUnlessOverwriteIsAsked() throws IOException {
-        Path in = file("ok.csv", "mr,ref\n" + GOOD_ROWS);
-        Path out = tmp.resolve("out");
-        Files.createDirectories(out);
-        Files.writeString(out.resolve("keep.txt"), "mine");
-        Exception e = assertThrows(IllegalArgumentException.class, () -> run(options(in, SourceFormat.E2E, 2).build()));
-        assertTrue(e.getMessage().contains("already exists"));
-        assertEquals("mine", Files.readString(out.resolve("keep.txt")));
-        // A failing run with --overwrite keeps the old output too.
-        Path bad = file("bad.csv", "mr,text\nx,y\n");
-        assertThrows(IllegalArgumentException.class, () -> run(options(bad, SourceFormat.E2E, 2).overwrite(true).build()));
-        assertEquals("mine", Files.readString(out.resolve("keep.txt")));
-        run(options(in, SourceFormat.E2E, 2).overwrite(true).build());
-        assertFalse(Files.exists(out.resolve("keep.txt")));
-        assertTrue(Files.exists(out.resolve(Manifest.FILE_NAME)));
-        try (Stream<Path> s = Files.list(tmp)) {
-            assertEquals(List.of(), s.filter(p -> p.getFileName().toString().startsWith(".out")).toList());
-        }
     }
 
     private void deleteOut() throws IOException {
