@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.apache.spark.SparkException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splitlora.datasets.synthetic.SyntheticE2E;
@@ -109,6 +110,21 @@ class PrepareCliTest {
                 "--clients", "1", "--out", tmp.resolve("out").toString());
         assertEquals(1, r.code());
         assertEquals("error: file:" + text + ":7: not valid UTF-8 text (byte 0xE9)", r.err().strip());
+    }
+
+    /**
+     * What a failed Spark write (e.g. a full disk at the end of prepare) throws: a job failure whose
+     * message embeds the task's stack trace. It prints as its cause, on one line.
+     */
+    @Test
+    void aFailedSparkJobIsOneLine() {
+        var ex = new SparkException("Job aborted due to stage failure: Task 1 in stage 6.0 failed 1 times, most recent "
+                + "failure: Lost task 1.0: org.apache.spark.SparkException: [TASK_WRITE_FAILED] Task failed\n"
+                + "\tat org.apache.spark.sql.errors.QueryExecutionErrors$.taskFailedWhileWritingRowsError\n"
+                + "Driver stacktrace:\n\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages",
+                new SparkException("[TASK_WRITE_FAILED] Task failed while writing rows to file:/data/.out.incomplete-1/train.",
+                        new IOException("No space left on device")));
+        assertEquals("IOException: No space left on device", SplitLoraCli.describe(ex));
     }
 
     @Test
