@@ -1,6 +1,7 @@
 package org.splitlora.cli;
 
 import java.io.PrintWriter;
+import org.apache.spark.SparkException;
 import org.splitlora.datasets.encode.BadRowPolicy;
 import org.splitlora.datasets.encode.OverlongPolicy;
 import org.splitlora.datasets.partition.PartitionMethod;
@@ -61,12 +62,13 @@ public final class SplitLoraCli implements Runnable {
         return cl.execute(args);
     }
 
+    /** The error as one line; a failed Spark job reads as its cause (its own message holds the task's stack trace). */
     static String describe(Throwable ex) {
         Throwable t = ex;
-        while (t.getMessage() == null && t.getCause() != null) {
+        while ((t.getMessage() == null || t instanceof SparkException) && t.getCause() != null) {
             t = t.getCause();
         }
-        String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().lines().findFirst().orElse("");
         return t instanceof IllegalArgumentException || t instanceof IllegalStateException
                 || t.getClass().getPackageName().startsWith("org.splitlora")
                 ? msg : t.getClass().getSimpleName() + ": " + msg;

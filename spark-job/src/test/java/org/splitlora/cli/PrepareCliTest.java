@@ -4,14 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.apache.spark.SparkException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splitlora.datasets.synthetic.SyntheticE2E;
 import org.splitlora.testutil.Fixtures;
 
 /** {@code prepare} as a user runs it: output, exit codes, one-line errors, reproducible bytes across JVMs. */
@@ -64,6 +71,62 @@ class PrepareCliTest {
         assertFalse(Files.exists(tmp.resolve("x")));
     }
 
+    /** The reported bug: {@code --out} naming the input's own directory, with --overwrite, deleted the input and exited 0. */
+    @Test
+    void overwriteNeverDeletesTheInput() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("data"));
+        Path csv = syntheticCsv(dir.resolve("in.csv"));
+        String before = Files.readString(csv);
+        CliRun r = prepare(csv, dir, "--overwrite");
+        assertEquals(1, r.code(), r.err());
+        assertEquals("error: out: file:" + dir + " holds the input file:" + csv + "; choose another --out", r.err().strip());
+        assertEquals(before, Files.readString(csv));
+    }
+
+    /** A place that cannot be written fails on one line before the data is read (not with Spark's stack dump after). */
+    @Test
+    void anUnwritableOutIsOneLineBeforeAnyWork() throws Exception {
+        Path csv = syntheticCsv(tmp.resolve("in.csv"));
+        Path file = Files.writeString(tmp.resolve("file.txt"), "mine");
+        CliRun underFile = prepare(csv, file.resolve("out"));
+        assertEquals(1, underFile.code());
+        assertEquals(1, underFile.err().strip().lines().count(), underFile.err());
+        assertTrue(underFile.err().startsWith("error: out: cannot create the staging directory .out.incomplete-"),
+                underFile.err());
+        assertTrue(underFile.err().contains(" in file:" + file + ": Parent path is not a directory"), underFile.err());
+
+        assumeTrue(Files.isDirectory(Path.of("/proc/self")), "no /proc");
+        CliRun proc = prepare(csv, Path.of("/proc/splitlora-out"));
+        assertEquals(1, proc.code());
+        assertEquals(1, proc.err().strip().lines().count(), proc.err());
+        assertTrue(proc.err().strip().endsWith(" in file:/proc (not writable?)"), proc.err());
+    }
+
+    @Test
+    void invalidUtf8NamesTheFileAndLine() throws Exception {
+        Path text = Files.write(tmp.resolve("latin1.txt"),
+                "line\n".repeat(6).concat("café\n").getBytes(StandardCharsets.ISO_8859_1));
+        CliRun r = CliRun.of("prepare", "--input", text.toString(), "--format", "text", "--tokenizer", "builtin:tiny-gpt2",
+                "--clients", "1", "--out", tmp.resolve("out").toString());
+        assertEquals(1, r.code());
+        assertEquals("error: file:" + text + ":7: not valid UTF-8 text (byte 0xE9)", r.err().strip());
+    }
+
+    /**
+     * What a failed Spark write (e.g. a full disk at the end of prepare) throws: a job failure whose
+     * message embeds the task's stack trace. It prints as its cause, on one line.
+     */
+    @Test
+    void aFailedSparkJobIsOneLine() {
+        var ex = new SparkException("Job aborted due to stage failure: Task 1 in stage 6.0 failed 1 times, most recent "
+                + "failure: Lost task 1.0: org.apache.spark.SparkException: [TASK_WRITE_FAILED] Task failed\n"
+                + "\tat org.apache.spark.sql.errors.QueryExecutionErrors$.taskFailedWhileWritingRowsError\n"
+                + "Driver stacktrace:\n\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages",
+                new SparkException("[TASK_WRITE_FAILED] Task failed while writing rows to file:/data/.out.incomplete-1/train.",
+                        new IOException("No space left on device")));
+        assertEquals("IOException: No space left on device", SplitLoraCli.describe(ex));
+    }
+
     @Test
     void helpListsTheOptions() {
         CliRun r = CliRun.of("prepare", "--help");
@@ -98,6 +161,20 @@ class PrepareCliTest {
         for (Path f : filesA) {
             assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(b.resolve(a.relativize(f))), f.toString());
         }
+    }
+
+    private static Path syntheticCsv(Path file) throws IOException {
+        try (Writer w = Files.newBufferedWriter(file)) {
+            SyntheticE2E.writeCsv(w, SyntheticE2E.generate(40, 3));
+        }
+        return file;
+    }
+
+    private static CliRun prepare(Path input, Path out, String... more) {
+        List<String> args = new ArrayList<>(List.of("prepare", "--input", input.toString(), "--format", "e2e",
+                "--tokenizer", "builtin:tiny-gpt2", "--clients", "2", "--out", out.toString()));
+        args.addAll(List.of(more));
+        return CliRun.of(args.toArray(String[]::new));
     }
 
     private static List<Path> files(Path dir) throws Exception {

@@ -8,10 +8,12 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -77,18 +79,17 @@ public final class DatasetPreparer {
 
     public Result run(PrepareOptions o, TokenizerSpec tokenizerSpec) throws IOException {
         long start = System.nanoTime();
-        Path out = new Path(o.out());
-        FileSystem fs = out.getFileSystem(conf);
-        if (fs.exists(out) && !o.overwrite()) {
-            throw new IllegalArgumentException("out: " + out + " already exists (use --overwrite to replace it)");
-        }
+        Path requested = new Path(o.out());
+        FileSystem fs = requested.getFileSystem(conf);
+        Path out = fs.makeQualified(requested);
         Manifest m = new Manifest();
-        m.tokenizer = describe(tokenizerSpec);
+        m.source = source(o);
+        checkOut(fs, out, o.overwrite(), m.source);
+        Path tmp = stagingDir(fs, out);
         m.maxLength = o.maxLength();
         m.overlong = EnumOption.key(o.overlong());
         m.badRows = EnumOption.key(o.badRows());
         m.seed = o.partition().seed();
-        m.source = source(o);
         m.sources = new LinkedHashMap<>();
         m.rejects = new Manifest.Rejects();
         m.rejects.byReason = new TreeMap<>();
@@ -96,8 +97,8 @@ public final class DatasetPreparer {
         int parallelism = o.parallelism() > 0 ? o.parallelism() : jsc.defaultParallelism();
 
         List<Role> roles = new ArrayList<>();
-        Path tmp = new Path(out.getParent(), "." + out.getName() + ".incomplete-" + UUID.randomUUID());
         try {
+            m.tokenizer = describe(tokenizerSpec);
             Role train = encode("train", m.source.train, o, tokenizerSpec, 0, parallelism, m);
             roles.add(train);
             long nextId = train.stats.isEmpty() ? 0 : train.stats.get(train.stats.size() - 1).id() + 1;
@@ -144,7 +145,83 @@ public final class DatasetPreparer {
             }
         }
         long records = m.sources.values().stream().mapToLong(c -> c.records).sum();
-        return new Result(m, fs.makeQualified(out).toString(), secondsSince(start), records);
+        return new Result(m, out.toString(), secondsSince(start), records);
+    }
+
+    /**
+     * Refuses, before any work, an output whose replacement could destroy what prepare did not
+     * write: a file, a directory that holds an input, a non-empty directory without our manifest,
+     * or a previous output holding files its manifest does not list. An empty directory is used.
+     */
+    private void checkOut(FileSystem fs, Path out, boolean overwrite, Manifest.Source inputs) throws IOException {
+        if (!fs.exists(out)) {
+            return;
+        }
+        if (fs.getFileStatus(out).isFile()) {
+            throw new IllegalArgumentException("out: " + out + " already exists and is a file, not a prepare output; "
+                    + "refusing to replace it");
+        }
+        for (List<String> files : Arrays.asList(inputs.train, inputs.valid, inputs.test)) {
+            for (String f : files == null ? List.<String>of() : files) {
+                Path input = new Path(f);
+                for (Path p = input.getFileSystem(conf).makeQualified(input).getParent(); p != null; p = p.getParent()) {
+                    if (p.equals(out)) {
+                        throw new IllegalArgumentException("out: " + out + " holds the input " + f
+                                + "; choose another --out");
+                    }
+                }
+            }
+        }
+        if (fs.listStatus(out).length == 0) {
+            return;
+        }
+        Path manifestFile = new Path(out, Manifest.FILE_NAME);
+        if (!fs.exists(manifestFile)) {
+            throw new IllegalArgumentException("out: " + out + " already exists and is not a prepare output (no "
+                    + Manifest.FILE_NAME + "); refusing to replace it");
+        }
+        if (!overwrite) {
+            throw new IllegalArgumentException("out: " + out + " already exists (use --overwrite to replace it)");
+        }
+        Manifest previous;
+        try {
+            previous = Manifest.read(fs, out);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("out: " + e.getMessage() + "; refusing to replace " + out, e);
+        }
+        Set<String> written = new HashSet<>();
+        written.add(Manifest.FILE_NAME);
+        if (previous.files != null) {
+            previous.files.forEach(f -> written.add(f.path()));
+        }
+        // Hadoop's local filesystem lists no .crc checksum files; the shards' checksums go with them.
+        var it = fs.listFiles(out, true);
+        while (it.hasNext()) {
+            Path file = it.next().getPath();
+            String rel = out.toUri().relativize(file.toUri()).getPath();
+            if (!written.contains(rel)) {
+                throw new IllegalArgumentException("out: " + file + " is not listed in " + manifestFile
+                        + " (prepare did not write it); move it away or choose another --out");
+            }
+        }
+    }
+
+    /**
+     * Creates the hidden sibling the new output is written into, so an unwritable place fails
+     * now, on one line, rather than after all the reading and tokenizing.
+     */
+    private static Path stagingDir(FileSystem fs, Path out) {
+        Path parent = out.getParent();
+        Path tmp = new Path(parent, "." + out.getName() + ".incomplete-" + UUID.randomUUID());
+        String cannot = "out: cannot create the staging directory " + tmp.getName() + " in " + parent;
+        try {
+            if (!fs.mkdirs(tmp)) {
+                throw new IllegalArgumentException(cannot + " (not writable?)");
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException(cannot + ": " + e.getMessage(), e);
+        }
+        return tmp;
     }
 
     private Manifest.Tokenizer describe(TokenizerSpec spec) {

@@ -32,7 +32,7 @@ final class E2ECsvReader implements RecordReader {
         try {
             parser = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).get().parse(in);
         } catch (IOException | UncheckedIOException | IllegalArgumentException e) {
-            return List.of(SourceRow.fatal(fileIndex, 1, "cannot read the CSV header: " + e.getMessage())).iterator();
+            return List.of(readFailure(fileIndex, 1, "cannot read the CSV header", e)).iterator();
         }
         List<String> header = parser.getHeaderNames();
         if (header.isEmpty()) {
@@ -58,7 +58,7 @@ final class E2ECsvReader implements RecordReader {
                     }
                     r = records.next();
                 } catch (UncheckedIOException | IllegalStateException e) {
-                    return SourceRow.fatal(fileIndex, line, "malformed CSV: " + rootMessage(e));
+                    return readFailure(fileIndex, line, "malformed CSV", e);
                 }
                 count++;
                 if (!r.isSet(MR) || !r.isSet(REF)) {
@@ -79,11 +79,14 @@ final class E2ECsvReader implements RecordReader {
         };
     }
 
-    private static String rootMessage(Throwable e) {
+    /** A fatal row: at the bad byte's own line for invalid UTF-8 (the parser reads ahead), else at {@code line}. */
+    private static SourceRow readFailure(int fileIndex, long line, String what, Exception e) {
         Throwable t = e;
         while (t.getCause() != null) {
             t = t.getCause();
         }
-        return t.getMessage();
+        return t instanceof MalformedUtf8Exception bad
+                ? SourceRow.fatal(fileIndex, bad.line(), bad.getMessage())
+                : SourceRow.fatal(fileIndex, line, what + ": " + t.getMessage());
     }
 }

@@ -4,10 +4,7 @@ import java.io.BufferedReader;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -76,8 +73,8 @@ public final class InputFiles {
     }
 
     /**
-     * Opens a file as UTF-8 text, decompressing by extension. Malformed UTF-8 is an error, not
-     * silently replaced.
+     * Opens a file as UTF-8 text, decompressing by extension. Malformed UTF-8 is an error naming
+     * its line ({@link MalformedUtf8Exception}), not silently replaced.
      */
     public static BufferedReader open(String file, Configuration conf) throws IOException {
         Path path = new Path(file);
@@ -90,8 +87,6 @@ public final class InputFiles {
         if (codec != null) {
             in = codec.createInputStream(in);
         }
-        return new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT)), 1 << 16);
+        return new BufferedReader(new Utf8Reader(in), 1 << 16);
     }
 }

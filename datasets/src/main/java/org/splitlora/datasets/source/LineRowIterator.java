@@ -2,7 +2,6 @@ package org.splitlora.datasets.source;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
 
 /** Rows from a line-oriented file: one candidate record per non-blank line; an empty file is fatal. */
 abstract class LineRowIterator extends RowIterator {
@@ -26,8 +25,8 @@ abstract class LineRowIterator extends RowIterator {
             String text;
             try {
                 text = in.readLine();
-            } catch (CharacterCodingException e) {
-                return SourceRow.fatal(fileIndex, line + 1, "not valid UTF-8 text");
+            } catch (MalformedUtf8Exception e) {
+                return SourceRow.fatal(fileIndex, e.line(), e.getMessage());
             } catch (IOException e) {
                 return SourceRow.fatal(fileIndex, line + 1, "read failed: " + e.getMessage());
             }

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
@@ -152,24 +151,23 @@ class PrepareBadInputTest {
     }
 
     @Test
-    void anExistingOutputIsKeptUnlessOverwriteIsAsked() throws IOException {
-        Path in = file("ok.csv", "mr,ref\n" + GOOD_ROWS);
-        Path out = tmp.resolve("out");
-        Files.createDirectories(out);
-        Files.writeString(out.resolve("keep.txt"), "mine");
-        Exception e = assertThrows(IllegalArgumentException.class, () -> run(options(in, SourceFormat.E2E, 2).build()));
-        assertTrue(e.getMessage().contains("already exists"));
-        assertEquals("mine", Files.readString(out.resolve("keep.txt")));
-        // A failing run with --overwrite keeps the old output too.
-        Path bad = file("bad.csv", "mr,text\nx,y\n");
-        assertThrows(IllegalArgumentException.class, () -> run(options(bad, SourceFormat.E2E, 2).overwrite(true).build()));
-        assertEquals("mine", Files.readString(out.resolve("keep.txt")));
-        run(options(in, SourceFormat.E2E, 2).overwrite(true).build());
-        assertFalse(Files.exists(out.resolve("keep.txt")));
-        assertTrue(Files.exists(out.resolve(Manifest.FILE_NAME)));
-        try (Stream<Path> s = Files.list(tmp)) {
-            assertEquals(List.of(), s.filter(p -> p.getFileName().toString().startsWith(".out")).toList());
-        }
+    void invalidUtf8NamesTheFileAndTheLineOfTheBadByte() throws IOException {
+        // Latin-1 text: 'é' is the lone byte 0xE9. Readers decode far ahead of the line they are
+        // on, so the line has to come from where the decoder met the byte.
+        String csv = "mr,ref\n" + GOOD_ROWS + "\"name[Two]\",Two is a pub.\n\"name[Café]\",Café is a pub.\n";
+        assertFailsCleanly(options(latin1("cafe.csv", csv), SourceFormat.E2E, 1).build(),
+                "cafe.csv:7: not valid UTF-8 text (byte 0xE9)");
+        String jsonl = "{\"text\": \"a\"}\n".repeat(6) + "{\"text\": \"café\"}\n";
+        assertFailsCleanly(options(latin1("cafe.jsonl", jsonl), SourceFormat.JSONL, 1).build(),
+                "cafe.jsonl:7: not valid UTF-8 text (byte 0xE9)");
+        // Blank lines count, and a bad byte far past the first read buffers still has its line.
+        String text = "one\n\n" + "a line of text\n".repeat(20_000) + "café\n";
+        assertFailsCleanly(options(latin1("cafe.txt", text), SourceFormat.TEXT, 1).build(),
+                "cafe.txt:20003: not valid UTF-8 text (byte 0xE9)");
+    }
+
+    private Path latin1(String name, String content) throws IOException {
+        return Files.write(tmp.resolve(name), content.getBytes(StandardCharsets.ISO_8859_1));
     }
 
     private void deleteOut() throws IOException {
