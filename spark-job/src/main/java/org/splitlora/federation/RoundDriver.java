@@ -35,6 +35,7 @@ import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.nn.Torch;
 import org.splitlora.split.ServerSegment;
 import org.splitlora.split.ServerSettings;
+import org.splitlora.split.SplitAddress;
 import org.splitlora.split.SplitServer;
 import org.splitlora.splitft.ClientRound;
 import org.splitlora.splitft.CutDecision;
@@ -57,6 +58,11 @@ import scala.Tuple2;
 public final class RoundDriver implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(RoundDriver.class);
+    /**
+     * Split-server streams a round's client may hold at once: one per stage attempt (4 in
+     * conf/spark-defaults.conf), as a lost executor's stream lingers until keepalive closes it.
+     */
+    private static final int STREAMS_PER_CLIENT = 4;
 
     private final SparkSession spark;
     private final TrainConfig cfg;
@@ -115,11 +121,14 @@ public final class RoundDriver implements AutoCloseable {
                     cfg.split().serverVersion(), cfg.lora(), cfg::loraAtCut, cfg.optimizer(), totalSteps, cfg.train().labelSmoothing());
             TrainConfig.Split s = cfg.split();
             String secret = newSecret();
-            this.server = SplitServer.start(segment, new ServerSettings(s.bind(), s.port(), runId, secret, s.stepTimeout(),
-                    s.maxMessageBytes(), s.tls() ? new ServerSettings.Tls(s.tlsCertChain(), s.tlsPrivateKey()) : null));
-            String host = s.advertiseHost().isBlank() ? spark.sparkContext().getConf().get("spark.driver.host", "127.0.0.1")
-                    : s.advertiseHost();
-            this.endpoint = new SplitEndpoint(host, server.port(), secret, s.tls() ? readCert(s) : null, s.maxMessageBytes(),
+            SplitAddress address = SplitAddress.of(s.bind(), s.advertiseHost(), spark.sparkContext().isLocal(),
+                    spark.sparkContext().getConf().get("spark.driver.host", SplitAddress.LOOPBACK));
+            this.server = SplitServer.start(segment, new ServerSettings(address.bind(), s.port(), runId, secret, s.stepTimeout(),
+                    s.maxMessageBytes(), STREAMS_PER_CLIENT * sampler.perRound(),
+                    s.tls() ? new ServerSettings.Tls(s.tlsCertChain(), s.tlsPrivateKey()) : null));
+            LOG.info("split server listens on {}:{}{}; executors dial {}", address.bind(), server.port(),
+                    address.allInterfaces() ? " (all interfaces)" : "", address.dial());
+            this.endpoint = new SplitEndpoint(address.dial(), server.port(), secret, s.tls() ? readCert(s) : null, s.maxMessageBytes(),
                     s.stepTimeout(), s.wireDtype(), cfg.privacy());
         } else {
             this.server = null;

@@ -6,8 +6,11 @@ import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.config.ModelFamily;
 import org.splitlora.model.lora.LoraAdapters;
@@ -22,14 +25,22 @@ import org.splitlora.model.nn.Torch;
 import org.splitlora.model.weights.ModelLoadException;
 import org.splitlora.model.weights.WeightSource;
 
-/** Builds a {@link DecoderModel} (or a part of one) from HF-named weights, checking every shape. */
+/**
+ * Builds a {@link DecoderModel} (or a part of one) from HF-named weights, checking every shape.
+ * Loading the whole model also checks that it uses every tensor: a checkpoint with more layers
+ * than config.json declares must not load as a shallower model.
+ */
 public final class ModelLoader {
+
+    private static final Pattern GPT2_BUFFERS = Pattern.compile("(transformer\\.)?h\\.\\d+\\.attn\\.(bias|masked_bias)");
+    private static final Pattern ROTARY_BUFFERS = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq");
 
     private final WeightSource source;
     private final ModelConfig config;
     private final NDManager manager;
     private final String prefix;
     private final Map<String, Linear> projections = new HashMap<>();
+    private final Set<String> used = new HashSet<>();
 
     private ModelLoader(WeightSource source, ModelConfig config, NDManager manager) {
         this.source = source;
@@ -70,8 +81,31 @@ public final class ModelLoader {
                     : Norm.rmsNorm(tensor("model.norm.weight", d), config.normEps());
             lmHead = config.tieWordEmbeddings() ? tokenEmbedding : tensor("lm_head.weight", config.vocabSize(), d);
         }
+        if (part.equals(ModelPart.whole(config))) {
+            checkAllUsed();
+        }
         return new DecoderModel(config, part, manager, part.embeddings() ? tokenEmbedding : null,
                 positionEmbedding, blocks, finalNorm, lmHead, Map.copyOf(projections));
+    }
+
+    /**
+     * Tensors real checkpoints carry beside the weights: GPT-2's causal-mask buffers, rotary
+     * inv_freq buffers (recomputed from rope_theta), and a tied LM head saved next to the
+     * embedding it equals.
+     */
+    private boolean ignorable(String name) {
+        Pattern buffers = config.family() == ModelFamily.GPT2 ? GPT2_BUFFERS : ROTARY_BUFFERS;
+        return buffers.matcher(name).matches() || config.tieWordEmbeddings() && name.equals("lm_head.weight");
+    }
+
+    private void checkAllUsed() {
+        List<String> unused = new ArrayList<>(source.names());
+        unused.removeIf(n -> used.contains(n) || ignorable(n));
+        if (!unused.isEmpty()) {
+            throw new ModelLoadException(source.origin(unused.get(0)) + ": " + unused.size() + " tensor(s) the model config.json"
+                    + " describes (" + config.numLayers() + " layers) does not use: "
+                    + String.join(", ", unused.subList(0, Math.min(5, unused.size()))) + (unused.size() > 5 ? ", ..." : ""));
+        }
     }
 
     private DecoderBlock gpt2Block(int l) {
@@ -156,6 +190,7 @@ public final class ModelLoader {
         if (!source.contains(full)) {
             throw new ModelLoadException(source.origin() + ": tensor '" + full + "' is missing");
         }
+        used.add(full);
         long[] actual = source.shape(full);
         if (!Arrays.equals(actual, expected)) {
             throw new ModelLoadException(source.origin() + ": tensor '" + full + "' has shape "

@@ -16,8 +16,9 @@ import org.splitlora.model.weights.WeightSource;
 
 /**
  * Where a model comes from: {@code builtin:tiny-gpt2} or an HF model directory (config.json,
- * safetensors, tokenizer.json), a local path or any Hadoop filesystem URI (copied once per JVM,
- * see {@link RemoteModels}). Opens the weights and tokenizer on demand.
+ * safetensors, tokenizer.json), a local path or any Hadoop filesystem URI (copied into a local
+ * cache that each JVM checks against the source, see {@link RemoteModels}). Opens the weights and
+ * tokenizer on demand.
  */
 public final class ModelSource {
 

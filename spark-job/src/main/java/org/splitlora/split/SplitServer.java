@@ -1,5 +1,6 @@
 package org.splitlora.split;
 
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerCall;
@@ -28,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,10 +45,18 @@ import org.slf4j.LoggerFactory;
  * <p>One worker thread owns the segment (PyTorch state is not shared across threads); gRPC threads
  * only decode frames and queue them. A frame of a newer Spark stage attempt rolls the segment back
  * to its state at the start of the round, so a retried round counts each update once.
+ *
+ * <p>Limits against callers that are not clients of the run: the secret is checked on a stream's
+ * headers, before any of its frames is read; a connection carries one stream (a client opens one
+ * per round, on its own connection), and at most {@link ServerSettings#maxStreams()} authenticated
+ * streams are open at once, so what the server buffers stays below that many frames of
+ * split.maxMessageSize.
  */
 public final class SplitServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SplitServer.class);
+    /** A client opens one stream per round, each on its own connection. */
+    static final int STREAMS_PER_CONNECTION = 1;
 
     private final ServerSegment segment;
     private final ServerSettings settings;
@@ -80,7 +90,14 @@ public final class SplitServer implements AutoCloseable {
         NettyServerBuilder builder = NettyServerBuilder
                 .forAddress(new InetSocketAddress(settings.bindHost(), settings.port()))
                 .maxInboundMessageSize(settings.maxMessageBytes())
-                .addService(ServerInterceptors.intercept(service, new SecretCheck(settings.secret())));
+                .maxConcurrentCallsPerConnection(STREAMS_PER_CONNECTION)
+                // closes the connections of clients that vanished (a lost executor), which would
+                // otherwise hold their stream slots for the rest of the run
+                .keepAliveTime(1, TimeUnit.MINUTES)
+                .keepAliveTimeout(20, TimeUnit.SECONDS)
+                // interceptors run last to first: the secret is checked before a stream takes a slot
+                .addService(ServerInterceptors.intercept(service, new StreamLimit(settings.maxStreams()),
+                        new SecretCheck(settings.secret())));
         if (settings.tls() != null) {
             try {
                 builder.sslContext(GrpcSslContexts.forServer(settings.tls().certChain().toFile(),
@@ -101,7 +118,7 @@ public final class SplitServer implements AutoCloseable {
             s.grpc.start();
         } catch (IOException e) {
             throw new UncheckedIOException("split server cannot listen on " + settings.bindHost() + ":" + settings.port()
-                    + " (split.server.bind / split.server.port): " + e.getMessage(), e);
+                    + " (split.bind / split.port): " + e.getMessage(), e);
         }
         s.worker.start();
         return s;
@@ -184,12 +201,12 @@ public final class SplitServer implements AutoCloseable {
 
             @Override
             public void onError(Throwable t) {
-                events.add(new Gone(stream));
+                events.add(new Gone(stream, true));
             }
 
             @Override
             public void onCompleted() {
-                events.add(new Gone(stream));
+                events.add(new Gone(stream, false));
             }
         };
     }
@@ -225,7 +242,8 @@ public final class SplitServer implements AutoCloseable {
 
     private record Failure(Stream stream, Status status) {}
 
-    private record Gone(Stream stream) {}
+    /** A stream's client half-closed it, or gRPC cancelled it (the client went away, or its frame was refused). */
+    private record Gone(Stream stream, boolean cancelled) {}
 
     private record Control(Callable<?> action, CompletableFuture<Object> done) {}
 
@@ -260,7 +278,7 @@ public final class SplitServer implements AutoCloseable {
                 } else if (ev instanceof Failure f) {
                     f.stream().fail(f.status());
                 } else if (ev instanceof Gone g) {
-                    gone(g.stream());
+                    gone(g.stream(), g.cancelled());
                 } else if (ev instanceof Control c) {
                     try {
                         c.done().complete(c.action().call());
@@ -281,8 +299,13 @@ public final class SplitServer implements AutoCloseable {
      * A client left. If it had steps to go, the round cannot finish in lock-step: fail the other
      * clients now (Spark then retries the whole barrier stage) instead of letting them time out.
      */
-    private void gone(Stream stream) {
-        stream.complete();
+    private void gone(Stream stream, boolean cancelled) {
+        if (cancelled) {
+            // gRPC closed the call with its own status (an OK here could overtake it on the wire)
+            stream.closed = true;
+        } else {
+            stream.complete();
+        }
         waiting.values().removeIf(a -> a.stream() == stream);
         // only a stream that took part in the current attempt can break it (not a refused straggler)
         if (round >= 0 && stream.attempt == attempt && expected.contains(stream.clientId) && !finished.contains(stream.clientId)
@@ -433,6 +456,40 @@ public final class SplitServer implements AutoCloseable {
                 return new ServerCall.Listener<>() {};
             }
             return next.startCall(call, headers);
+        }
+    }
+
+    /** Refuses a stream while {@code max} are open, so that callers cannot pile up frame buffers. */
+    private static final class StreamLimit implements ServerInterceptor {
+        private final int max;
+        private final AtomicInteger open = new AtomicInteger();
+
+        StreamLimit(int max) {
+            this.max = max;
+        }
+
+        @Override
+        public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+            if (open.incrementAndGet() > max) {
+                open.decrementAndGet();
+                call.close(Status.RESOURCE_EXHAUSTED.withDescription("the split server already has " + max
+                        + " streams open, the most it serves at once"), new Metadata());
+                return new ServerCall.Listener<>() {};
+            }
+            // every call ends in exactly one of onComplete and onCancel
+            return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
+                @Override
+                public void onComplete() {
+                    open.decrementAndGet();
+                    super.onComplete();
+                }
+
+                @Override
+                public void onCancel() {
+                    open.decrementAndGet();
+                    super.onCancel();
+                }
+            };
         }
     }
 

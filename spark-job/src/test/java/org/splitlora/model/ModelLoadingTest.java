@@ -106,6 +106,38 @@ class ModelLoadingTest {
     }
 
     @Test
+    void weightsTheConfigDoesNotDescribeAreAnError() throws IOException {
+        // 4 layers of weights under a config.json that declares 3 (GPT-2) and 4 of 5 (Llama)
+        Path gpt2 = copyConfig(Fixtures.tinyGpt2(), "gpt2-3-of-4");
+        Files.copy(Fixtures.tinyGpt2().resolve("model.safetensors"), gpt2.resolve("model.safetensors"));
+        Files.writeString(gpt2.resolve("config.json"), Files.readString(gpt2.resolve("config.json")).replace("\"n_layer\": 4", "\"n_layer\": 3"));
+        assertMessage(gpt2, gpt2.resolve("model.safetensors") + ": 12 tensor(s) the model config.json describes (3 layers) does not use:"
+                + " h.3.attn.c_attn.bias, h.3.attn.c_attn.weight, h.3.attn.c_proj.bias, h.3.attn.c_proj.weight, h.3.ln_1.bias, ...");
+        Path llama = copyConfig(Fixtures.stories260k(), "llama-4-of-5");
+        Files.copy(Fixtures.stories260k().resolve("model.safetensors"), llama.resolve("model.safetensors"));
+        Files.writeString(llama.resolve("config.json"),
+                Files.readString(llama.resolve("config.json")).replace("\"num_hidden_layers\": 5", "\"num_hidden_layers\": 4"));
+        assertMessage(llama, ": 9 tensor(s) the model config.json describes (4 layers) does not use: model.layers.4.input_layernorm.weight,");
+
+        // what real checkpoints carry beside the weights is no error: GPT-2's mask buffers, a tied head saved twice, rotary buffers
+        Path buffers = copyConfig(Fixtures.tinyGpt2(), "gpt2-buffers");
+        Map<String, Tensor> w = readAll(Fixtures.tinyGpt2().resolve("model.safetensors"));
+        w.put("h.0.attn.bias", new Tensor(new long[] {1, 1, 4, 4}, new float[16]));
+        w.put("h.0.attn.masked_bias", new Tensor(new long[] {1}, new float[] {-1e4f}));
+        w.put("lm_head.weight", w.get("wte.weight"));
+        SafetensorsWriter.write(buffers.resolve("model.safetensors"), w, TensorDType.F32, java.util.Map.of("format", "pt"));
+        int[] ids = {50256, 464, 2068, 7586};
+        assertEquals(0, java.util.Arrays.compare(ModelTestSupport.logits(ModelSource.of(Fixtures.tinyGpt2().toString()), ids)[3],
+                ModelTestSupport.logits(ModelSource.of(buffers.toString()), ids)[3]));
+        Path rotary = copyConfig(Fixtures.stories260k(), "llama-rotary");
+        Map<String, Tensor> l = readAll(Fixtures.stories260k().resolve("model.safetensors"));
+        l.put("model.layers.0.self_attn.rotary_emb.inv_freq", new Tensor(new long[] {4}, new float[] {1, 0.1f, 0.01f, 0.001f}));
+        SafetensorsWriter.write(rotary.resolve("model.safetensors"), l, TensorDType.F32, java.util.Map.of("format", "pt"));
+        assertEquals(0, java.util.Arrays.compare(ModelTestSupport.logits(ModelSource.of(Fixtures.stories260k().toString()), IDS)[3],
+                ModelTestSupport.logits(ModelSource.of(rotary.toString()), IDS)[3]));
+    }
+
+    @Test
     void modelDirectoryByHadoopUriIsCopiedOnceAndLoadsTheSameModel() {
         String uri = Fixtures.tinyGpt2().toAbsolutePath().normalize().toUri().toString();
         int[] ids = {50256, 464, 2068, 7586};

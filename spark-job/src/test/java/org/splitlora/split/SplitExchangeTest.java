@@ -209,7 +209,7 @@ class SplitExchangeTest {
         java.nio.file.Path[] pem = selfSigned(tmp);
         try (NDManager root = NDManager.newBaseManager();
              SplitServer server = SplitServer.start(segment(root, 2), new ServerSettings("127.0.0.1", 0, "run", "k",
-                     Duration.ofSeconds(30), 64 << 20, new ServerSettings.Tls(pem[0], pem[1])))) {
+                     Duration.ofSeconds(30), 64 << 20, 16, new ServerSettings.Tls(pem[0], pem[1])))) {
             begin(server, root, 1, Map.of(0, 2));
             StepRequest good = request(root, 2, 0);
             try (SplitClient plain = SplitClient.connect("127.0.0.1", server.port(), "k", null, 64 << 20, Duration.ofSeconds(30))) {
@@ -288,12 +288,12 @@ class SplitExchangeTest {
     }
 
     /** Opens round 0 for clients at the given cuts, with the server's adapters initialised as the whole model's would be. */
-    private static void begin(SplitServer server, NDManager root, int steps, Map<Integer, Integer> cuts) {
+    static void begin(SplitServer server, NDManager root, int steps, Map<Integer, Integer> cuts) {
         server.beginRound(0, 0, steps, cuts, init(root));
     }
 
     /** A server that serves every cut from {@code minCut} up. */
-    private static ServerSegment segment(NDManager root, int minCut) {
+    static ServerSegment segment(NDManager root, int minCut) {
         return segment(root, minCut, SPEC, cut -> SPEC);
     }
 
@@ -303,10 +303,10 @@ class SplitExchangeTest {
     }
 
     private static ServerSettings settings(String secret) {
-        return new ServerSettings("127.0.0.1", 0, "run", secret, Duration.ofSeconds(30), 64 << 20, null);
+        return new ServerSettings("127.0.0.1", 0, "run", secret, Duration.ofSeconds(30), 64 << 20, 16, null);
     }
 
-    private static StepRequest request(NDManager root, int cut, int client) {
+    static StepRequest request(NDManager root, int cut, int client) {
         List<TokenizedExample> data = data(4);
         org.splitlora.train.Batch b = org.splitlora.train.Batch.of(data, SOURCE.config().eosTokenId(), 0);
         int d = SOURCE.config().hiddenSize();
@@ -332,7 +332,7 @@ class SplitExchangeTest {
     }
 
     /** Sends one raw frame with the given secret (or none); returns how the server refused it. */
-    private static StatusRuntimeException rawExchange(int port, String secret, byte[] frame) throws InterruptedException {
+    static StatusRuntimeException rawExchange(int port, String secret, byte[] frame) throws InterruptedException {
         ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         try {
             Metadata headers = new Metadata();

@@ -119,6 +119,11 @@ public final class HfCheckpoint implements WeightSource {
     }
 
     @Override
+    public String origin(String name) {
+        return fileOf(name).origin();
+    }
+
+    @Override
     public void close() {
         files.forEach(SafetensorsFile::close);
     }

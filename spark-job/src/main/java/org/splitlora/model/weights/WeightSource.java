@@ -18,6 +18,11 @@ public interface WeightSource extends AutoCloseable {
     /** Where the weights come from, for error messages. */
     String origin();
 
+    /** The file that holds tensor {@code name}, for error messages. */
+    default String origin(String name) {
+        return origin();
+    }
+
     @Override
     default void close() {}
 }
