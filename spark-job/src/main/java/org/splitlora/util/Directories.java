@@ -5,12 +5,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.stream.Stream;
 
 /** Local directory trees. */
 public final class Directories {
 
     private Directories() {}
+
+    /** A fresh hidden sibling of {@code target} to build its replacement in. */
+    public static Path stagingFor(Path target) {
+        return target.resolveSibling("." + target.getFileName() + "-" + UUID.randomUUID());
+    }
 
     public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
