@@ -116,6 +116,31 @@ class FaultInjectionTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void aSecondTrainWhileAnotherProcessTrainsIsRefusedAndAKilledHolderIsTakenOver() throws Exception {
+        Path out = tmp.resolve("contended");
+        List<String> cmd = new ArrayList<>(ChildJvm.command(args(out.toString(), Fixtures.tinyGpt2().toString(), localData)));
+        cmd.addAll(List.of("--set", "clients.speed=[0.05, 0.05]")); // 20x slower steps: the first run is still going
+        Process first = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("contended.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+            while (!Files.readString(tmp.resolve("contended.log")).contains("train: sfl")) {
+                assertTrue(first.isAlive() && System.nanoTime() < deadline, Files.readString(tmp.resolve("contended.log")));
+                Thread.sleep(200);
+            }
+            long t0 = System.nanoTime();
+            CliRun second = CliRun.of(args(out.toString(), Fixtures.tinyGpt2().toString(), localData));
+            assertEquals(1, second.code());
+            assertTrue(second.err().contains("is in use by train (pid " + first.pid() + " on "), second.err());
+            assertTrue((System.nanoTime() - t0) / 1e9 < 10, "refused at once");
+            assertTrue(first.isAlive(), "the first run goes on");
+        } finally {
+            first.destroyForcibly().waitFor();
+        }
+        CliRun resumed = CliRun.of("train", "--resume", out.toString());
+        assertEquals(0, resumed.code(), "the dead holder's lock is taken over: " + resumed.err());
+    }
+
     private static String[] args(String out, String model, String data) {
         List<String> a = new ArrayList<>(List.of("train", "--set", "out=" + out, "--set", "model=" + model, "--set", "data.dir=" + data,
                 "--set", "mode=sfl", "--set", "split.cut=2", "--set", "train.rounds=" + ROUNDS, "--set", "train.localSteps=2",
