@@ -87,8 +87,7 @@ final class TrainCommand implements Callable<Integer> {
             MetricsJsonl.truncateAfterRound(out.resolve("metrics.jsonl"), state.completedRounds());
         }
         try (SparkSession spark = session("splitlora train", cfg, perRound)) {
-            ClientShards shards = ClientShards.open(spark, cfg.data().dir(), source.config(), source.tokenizerSpec(),
-                    cfg.data().maxValidExamples());
+            ClientShards shards = ClientShards.open(spark, cfg.data(), source.config(), source.tokenizerSpec());
             try (MetricsJsonl metrics = new MetricsJsonl(out.resolve("metrics.jsonl"));
                  RoundProgress progress = new RoundProgress(log);
                  RoundDriver driver = new RoundDriver(spark, cfg, shards, listeners(cfg, source, out, metrics, progress, header))) {
