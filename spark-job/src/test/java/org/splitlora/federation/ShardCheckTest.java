@@ -24,9 +24,9 @@ import org.splitlora.datasets.prepare.Manifest;
 import org.splitlora.datasets.synthetic.SyntheticE2E;
 
 /**
- * Bad data ends a run within seconds, before round 1, with one line naming the client and the
- * file, where Spark would otherwise re-run the round's barrier stage 4 times, each waiting out
- * split.stepTimeout, or train on a replaced file. Synthetic E2E data on builtin:tiny-gpt2, no fixtures.
+ * Bad data and failing clients end a run within seconds with one line naming the client and the
+ * file or cause, where Spark would otherwise re-run the round's barrier stage 4 times, each
+ * waiting out split.stepTimeout. Synthetic E2E data on builtin:tiny-gpt2, no fixtures.
  */
 class ShardCheckTest {
 
@@ -104,6 +104,25 @@ class ShardCheckTest {
                 () -> ShardCheck.verify(data.toString(), manifest, DataVerify.SIZE, new Configuration()));
         assertTrue(e.getMessage().contains("train/client_id=2/part-00009.snappy.parquet (client 2) is not in manifest.json"),
                 e.getMessage());
+    }
+
+    @Test
+    void aClientFailureThatNoRetryFixesEndsTheRunPromptlyNamingTheClient() throws IOException {
+        // before its first frame of round 2: the server never sees client 1, the others wait for it
+        System.setProperty(FaultInjection.FILE_GONE_PROPERTY, "2:1:0");
+        Run run;
+        try {
+            run = train(copy());
+        } finally {
+            System.clearProperty(FaultInjection.FILE_GONE_PROPERTY);
+        }
+        assertEquals(1, run.cli().code(), run.cli().err());
+        assertTrue(run.cli().err().contains("error: round 2: client 1: injected missing file"), run.cli().err());
+        assertTrue(run.cli().err().contains("the round was not re-run"), run.cli().err());
+        Path metrics = run.out().resolve("metrics.jsonl");
+        assertEquals(1, Files.readAllLines(metrics).size(), "round 1 finished");
+        double round2 = (run.endMillis() - Files.getLastModifiedTime(metrics).toMillis()) / 1e3;
+        assertTrue(round2 < PROMPT_SECONDS, "round 2 took " + round2 + " s to fail");
     }
 
     private record Run(CliRun cli, Path out, double seconds, long endMillis) {}
