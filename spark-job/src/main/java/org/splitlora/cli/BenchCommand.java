@@ -71,8 +71,7 @@ final class BenchCommand implements Callable<Integer> {
         int perRound = ClientSampler.perRound(TrainCommand.manifest(base).clients.size(), base.federation().clientsPerRound(),
                 base.federation().clientFraction());
         try (SparkSession spark = TrainCommand.session("splitlora bench", base, perRound)) {
-            ClientShards shards = ClientShards.open(spark, base.data().dir(), source.config(), source.tokenizerSpec(),
-                    base.data().maxValidExamples());
+            ClientShards shards = ClientShards.open(spark, base.data(), source.config(), source.tokenizerSpec());
             for (int rep = 0; rep < repeats; rep++) {
                 for (Variant v : variants) {
                     TrainConfig cfg = TrainConfig.load(conf, v.overrides(sets));

@@ -119,8 +119,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             MetricsJsonl metrics = new MetricsJsonl(out, state == null ? 0 : state.completedRounds());
             try (SparkSession spark = session("splitlora train", cfg, perRound)) {
-                ClientShards shards = ClientShards.open(spark, cfg.data().dir(), source.config(), source.tokenizerSpec(),
-                        cfg.data().maxValidExamples());
+                ClientShards shards = ClientShards.open(spark, cfg.data(), source.config(), source.tokenizerSpec());
                 try (RoundProgress progress = new RoundProgress(log);
                      RoundDriver driver = new RoundDriver(spark, cfg, shards, listeners(cfg, source, out, metrics, progress, header))) {
                     writeRunJson(out, cfg, driver, manifest, state, resumedWith);

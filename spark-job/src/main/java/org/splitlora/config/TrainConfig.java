@@ -48,7 +48,10 @@ public record TrainConfig(
         String sparkMaster,
         Config resolved) {
 
-    public record Data(String dir, int maxValidExamples) {}
+    public record Data(String dir, int maxValidExamples, DataVerify verify) {}
+
+    /** What the driver compares with the manifest before round 1 (see ShardCheck). */
+    public enum DataVerify { HASH, SIZE }
 
     public record Train(int batchSize, int microBatchSize, double labelSmoothing, int localSteps, int rounds, int epochs,
                         int evalEvery) {}
@@ -206,7 +209,7 @@ public record TrainConfig(
         }
         String dataDir = c.getString("data.dir");
         k.check(!dataDir.isBlank(), "data.dir", "must name a `prepare` output directory");
-        Data data = new Data(dataDir, k.atLeast("data.maxValidExamples", 0));
+        Data data = new Data(dataDir, k.atLeast("data.maxValidExamples", 0), k.choice("data.verify", DataVerify.class));
 
         Set<LoraTarget> targets = EnumSet.noneOf(LoraTarget.class);
         for (String t : c.getStringList("lora.targets")) {

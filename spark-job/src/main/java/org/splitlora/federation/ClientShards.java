@@ -17,6 +17,7 @@ import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.splitlora.config.TrainConfig;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.datasets.parquet.ShardSchema;
 import org.splitlora.datasets.prepare.Manifest;
@@ -49,12 +50,13 @@ public final class ClientShards {
     }
 
     /**
-     * Opens the dataset at {@code dir} (any Hadoop path) and checks it was tokenized for this model.
-     *
-     * @param maxValid validation examples to keep (0 = all), the first by example id
+     * Opens the dataset at {@code data.dir()} (any Hadoop path) and checks it was tokenized for this
+     * model and that its files are the ones its manifest lists ({@link ShardCheck}).
      */
-    public static ClientShards open(SparkSession spark, String dir, ModelConfig model, TokenizerSpec tokenizer, int maxValid) {
-        Manifest manifest = readManifest(dir, spark.sparkContext().hadoopConfiguration());
+    public static ClientShards open(SparkSession spark, TrainConfig.Data data, ModelConfig model, TokenizerSpec tokenizer) {
+        String dir = data.dir();
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        Manifest manifest = readManifest(dir, hadoop);
         if (manifest.tokenizer.vocabSize != model.vocabSize()) {
             throw new IllegalArgumentException("data.dir " + dir + " was tokenized with a vocabulary of "
                     + manifest.tokenizer.vocabSize + ", the model has " + model.vocabSize());
@@ -63,6 +65,7 @@ public final class ClientShards {
             throw new IllegalArgumentException("data.dir " + dir + " was tokenized with " + manifest.tokenizer.name
                     + " (sha256 " + manifest.tokenizer.sha256.substring(0, 12) + "…), not this model's tokenizer");
         }
+        ShardCheck.verify(dir, manifest, data.verify(), hadoop);
         Map<Integer, Integer> partitionOf = new TreeMap<>();
         Map<Integer, Long> examples = new TreeMap<>();
         for (Manifest.ClientStats c : manifest.clients) {
@@ -74,7 +77,7 @@ public final class ClientShards {
                 .partitionBy(new ByClient(partitionOf))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         List<TokenizedExample> valid = manifest.splits != null && manifest.splits.containsKey("valid")
-                ? readValid(spark, dir, maxValid) : List.of();
+                ? readValid(spark, dir, data.maxValidExamples()) : List.of();
         return new ClientShards(manifest, train, partitionOf, examples, valid);
     }
 

@@ -50,13 +50,21 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
             client = t._1();
             examples.add(t._2());
         }
+        TaskContext ctx = TaskContext.get();
+        RoundPlan p = plan.value();
         if (examples.isEmpty()) {
-            throw new IllegalStateException("a client partition is empty");
+            // partitions follow the round's client ids in order (ClientShards.forClients)
+            int missing = List.copyOf(p.layers().keySet()).get(ctx.partitionId());
+            throw new ClientFailure("client " + missing + ": no training rows (its shard changed after the driver checked it)", null);
         }
         examples.sort(Comparator.comparingLong(TokenizedExample::exampleId));
-        TaskContext ctx = TaskContext.get();
         int attempt = ctx instanceof BarrierTaskContext b ? b.stageAttemptNumber() : ctx.stageAttemptNumber();
-        ClientUpdate u = train(plan.value(), client, examples, attempt);
+        ClientUpdate u;
+        try {
+            u = train(p, client, examples, attempt);
+        } catch (RuntimeException e) {
+            throw ClientFailure.permanent(e) ? ClientFailure.of(client, e) : e;
+        }
         return JavaConverters.asScalaIteratorConverter(List.of(u).iterator()).asScala();
     }
 

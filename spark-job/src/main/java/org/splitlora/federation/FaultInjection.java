@@ -1,5 +1,7 @@
 package org.splitlora.federation;
 
+import java.io.FileNotFoundException;
+import java.io.UncheckedIOException;
 import org.splitlora.util.KillPoint;
 
 /**
@@ -7,10 +9,13 @@ import org.splitlora.util.KillPoint;
  * {@code splitlora.faults.failOnce=ROUND:CLIENT:STEP} (1-based round, client id, 0-based local
  * step) makes that client throw before that step in the first attempt of that round's stage.
  * Spark then retries the stage; the run must finish as if nothing had happened.
+ * {@code splitlora.faults.fileGone=ROUND:CLIENT:STEP} throws a missing-file error there in every
+ * attempt: a failure no retry fixes.
  */
 final class FaultInjection {
 
     static final String PROPERTY = "splitlora.faults.failOnce";
+    static final String FILE_GONE_PROPERTY = "splitlora.faults.fileGone";
     /** {@code splitlora.faults.stopAfterRound=R} aborts the run after round R's listeners (a kill after its checkpoint). */
     static final String STOP_PROPERTY = "splitlora.faults.stopAfterRound";
 
@@ -18,15 +23,20 @@ final class FaultInjection {
 
     static void check(int round, int client, int localStep, int attempt) {
         KillPoint.reach("client.step");
-        String spec = System.getProperty(PROPERTY);
-        if (spec == null || attempt > 0) {
-            return;
+        String once = System.getProperty(PROPERTY);
+        if (attempt == 0 && at(once, round, client, localStep)) {
+            throw new IllegalStateException("injected failure (" + PROPERTY + "=" + once + ")");
         }
-        String[] p = spec.split(":");
-        if (p.length == 3 && Integer.parseInt(p[0]) == round + 1 && Integer.parseInt(p[1]) == client
-                && Integer.parseInt(p[2]) == localStep) {
-            throw new IllegalStateException("injected failure (" + PROPERTY + "=" + spec + ")");
+        String gone = System.getProperty(FILE_GONE_PROPERTY);
+        if (at(gone, round, client, localStep)) {
+            throw new UncheckedIOException(new FileNotFoundException("injected missing file (" + FILE_GONE_PROPERTY + "=" + gone + ")"));
         }
+    }
+
+    private static boolean at(String spec, int round, int client, int localStep) {
+        String[] p = spec == null ? new String[0] : spec.split(":");
+        return p.length == 3 && Integer.parseInt(p[0]) == round + 1 && Integer.parseInt(p[1]) == client
+                && Integer.parseInt(p[2]) == localStep;
     }
 
     static void afterRound(int round) {

@@ -82,6 +82,7 @@ public final class RoundDriver implements AutoCloseable {
 
     private final CutPolicy policy;
     private final ClusterEvents events = new ClusterEvents();
+    private final RoundFailures failures;
     /** The whole model's adapters after the last aggregation (per-block ranks may differ, see BlockAggregation). */
     private Map<String, float[]> global;
     /** Each client's cut in the split modes. */
@@ -134,7 +135,9 @@ public final class RoundDriver implements AutoCloseable {
             this.server = null;
             this.endpoint = null;
         }
+        this.failures = new RoundFailures(spark.sparkContext(), server);
         spark.sparkContext().addSparkListener(events);
+        spark.sparkContext().addSparkListener(failures);
     }
 
     public int rounds() {
@@ -320,8 +323,8 @@ public final class RoundDriver implements AutoCloseable {
             RDD<ClientUpdate> out = data.barrier().mapPartitions(new ClientTask(b), false, ClientShards.tag(ClientUpdate.class));
             // the shuffle makes the barrier stage a map stage, which Spark retries as a whole when a
             // client task fails (a failed barrier result stage is not retried)
-            List<ClientUpdate> updates = new ArrayList<>(JavaRDD.fromRDD(out, ClientShards.tag(ClientUpdate.class))
-                    .repartition(1).collect());
+            List<ClientUpdate> updates = new ArrayList<>(failures.run(plan.round(), plan.firstStep(),
+                    () -> JavaRDD.fromRDD(out, ClientShards.tag(ClientUpdate.class)).repartition(1).collect()));
             Set<Integer> got = new TreeSet<>();
             for (ClientUpdate u : updates) {
                 if (!got.add(u.clientId())) {
@@ -472,6 +475,7 @@ public final class RoundDriver implements AutoCloseable {
     @Override
     public void close() {
         spark.sparkContext().removeSparkListener(events);
+        spark.sparkContext().removeSparkListener(failures);
         if (server != null) {
             server.close();
         }

@@ -162,6 +162,16 @@ public final class SplitServer implements AutoCloseable {
         });
     }
 
+    /**
+     * A client task of stage attempt {@code attempt} of the turn (round, firstStep) failed, as Spark
+     * reports it: the attempt cannot finish in lock-step, so its waiting clients fail now and its
+     * later frames are refused, instead of waiting out split.stepTimeout for a client that is gone
+     * (one that failed before its first frame never opened a stream the server could see close).
+     */
+    public void abortAttempt(int round, int firstStep, int attempt, String reason) {
+        events.add(new Abort(round, firstStep, attempt, reason));
+    }
+
     public ServerSegment.Snapshot snapshot() {
         return onWorker(segment::snapshot);
     }
@@ -247,6 +257,8 @@ public final class SplitServer implements AutoCloseable {
 
     private record Control(Callable<?> action, CompletableFuture<Object> done) {}
 
+    private record Abort(int round, int firstStep, int attempt, String reason) {}
+
     // ---- worker side: group, compute, reply ------------------------------------------------
 
     @SuppressWarnings("unchecked")
@@ -279,6 +291,8 @@ public final class SplitServer implements AutoCloseable {
                     f.stream().fail(f.status());
                 } else if (ev instanceof Gone g) {
                     gone(g.stream(), g.cancelled());
+                } else if (ev instanceof Abort x) {
+                    abort(x);
                 } else if (ev instanceof Control c) {
                     try {
                         c.done().complete(c.action().call());
@@ -315,6 +329,16 @@ public final class SplitServer implements AutoCloseable {
             brokenAttempt = attempt;
             failWaiting(Status.ABORTED.withDescription("client " + stream.clientId + " left round " + (round + 1)));
         }
+    }
+
+    private void abort(Abort x) {
+        if (x.round() != round || x.firstStep() != firstStep || x.attempt() < attempt || x.attempt() <= brokenAttempt) {
+            return; // another turn, or an attempt already superseded or failed
+        }
+        LOG.warn("split server: round {} stage attempt {} failed ({}); failing its waiting clients", round + 1, x.attempt(),
+                x.reason());
+        brokenAttempt = x.attempt();
+        failWaiting(Status.ABORTED.withDescription("round " + (round + 1) + " attempt " + x.attempt() + ": " + x.reason()));
     }
 
     private void arrive(Arrival a) {
@@ -370,7 +394,7 @@ public final class SplitServer implements AutoCloseable {
             return "stage attempt " + r.attempt() + " was superseded by attempt " + attempt;
         }
         if (r.attempt() <= brokenAttempt) {
-            return "stage attempt " + r.attempt() + " of round " + round + " failed (a client left)";
+            return "stage attempt " + r.attempt() + " of round " + round + " failed (a client left or its task failed)";
         }
         if (waiting.containsKey(r.clientId()) && r.attempt() == attempt) {
             return "client " + r.clientId() + " sent twice before a reply";

@@ -97,10 +97,22 @@ class FederationTest {
         }
         JsonObject manifest = JsonParser.parseString(Files.readString(triplicate.resolve("manifest.json"))).getAsJsonObject();
         JsonArray clients = manifest.getAsJsonArray("clients");
+        JsonArray files = manifest.getAsJsonArray("files");
+        List<JsonObject> shard = new ArrayList<>();
+        files.forEach(f -> {
+            if (f.getAsJsonObject().get("path").getAsString().startsWith("train/client_id=0/")) {
+                shard.add(f.getAsJsonObject());
+            }
+        });
         for (int c = 1; c < 3; c++) {
             JsonObject copy = clients.get(0).getAsJsonObject().deepCopy();
             copy.addProperty("client_id", c);
             clients.add(copy);
+            for (JsonObject f : shard) { // the copied files, as the driver checks them against the manifest
+                JsonObject fc = f.deepCopy();
+                fc.addProperty("path", f.get("path").getAsString().replace("client_id=0/", "client_id=" + c + "/"));
+                files.add(fc);
+            }
         }
         Files.writeString(triplicate.resolve("manifest.json"), manifest.toString());
         Files.deleteIfExists(triplicate.resolve(".manifest.json.crc")); // Hadoop's checksum of the old content

@@ -77,7 +77,8 @@ public final class ShardFiles {
         }
     }
 
-    static String sha256(FileSystem fs, Path p) throws IOException {
+    /** The SHA-256 of a file, hex, as the manifest records it. */
+    public static String sha256(FileSystem fs, Path p) throws IOException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
