@@ -187,11 +187,12 @@ public final class RoundDriver implements AutoCloseable {
                 List<CutDecision> decisions = moveCuts(round, agg.updates());
                 double trainSeconds = (System.nanoTime() - t0) / 1e9;
                 boolean evalDue = round + 1 == rounds || (cfg.train().evalEvery() > 0 && (round + 1) % cfg.train().evalEvery() == 0);
-                double val = evalDue && !shards.valid().isEmpty() ? evaluate(global) : Double.NaN;
+                boolean evaluated = evalDue && !shards.valid().isEmpty();
+                double val = evaluated ? evaluate(global) : Double.NaN;
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 RunState state = new RunState(round + 1, Map.copyOf(global), agg.server(), Map.copyOf(optimizerStates),
                         Map.copyOf(batchesDone), central == null ? null : central.optimizerState(), Map.copyOf(cuts));
-                listener.onRound(result(round, clients, agg, roundCuts, decisions, val, trainSeconds, seconds,
+                listener.onRound(result(round, clients, agg, roundCuts, decisions, val, evaluated, trainSeconds, seconds,
                         (System.nanoTime() - start) / 1e9, state));
                 FaultInjection.afterRound(round);
             }
@@ -328,11 +329,11 @@ public final class RoundDriver implements AutoCloseable {
             Set<Integer> got = new TreeSet<>();
             for (ClientUpdate u : updates) {
                 if (!got.add(u.clientId())) {
-                    throw new IllegalStateException("round " + plan.round() + ": two updates from client " + u.clientId());
+                    throw new IllegalStateException("round " + (plan.round() + 1) + ": two updates from client " + u.clientId());
                 }
             }
             if (!got.equals(new TreeSet<>(clients))) {
-                throw new IllegalStateException("round " + plan.round() + ": updates from " + got + ", expected " + clients);
+                throw new IllegalStateException("round " + (plan.round() + 1) + ": updates from " + got + ", expected " + clients);
             }
             updates.sort((x, y) -> Integer.compare(x.clientId(), y.clientId()));
             return updates;
@@ -358,7 +359,7 @@ public final class RoundDriver implements AutoCloseable {
     }
 
     private RoundResult result(int round, List<Integer> clients, Aggregate agg, Map<Integer, Integer> roundCuts,
-                               List<CutDecision> decisions, double val, double trainSeconds, double seconds, double elapsed,
+                               List<CutDecision> decisions, double val, boolean evaluated, double trainSeconds, double seconds, double elapsed,
                                RunState state) {
         double loss = 0;
         long tokens = 0;
@@ -377,7 +378,7 @@ public final class RoundDriver implements AutoCloseable {
                 }
             }
         }
-        return new RoundResult(round, rounds, cfg.mode(), clients, loss / agg.updates().size(), val, tokens, trainSeconds,
+        return new RoundResult(round, rounds, cfg.mode(), clients, loss / agg.updates().size(), val, evaluated, tokens, trainSeconds,
                 seconds, elapsed, up, down, loraBytes, loraBytes, agg.updates(), roundCuts, decisions, agg.startTruncation(),
                 agg.aggregateTruncation(), global, LoraAdapters.specOf(cfg.lora(), config, global), state);
     }

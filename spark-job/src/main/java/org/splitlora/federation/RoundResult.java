@@ -8,7 +8,7 @@ import org.splitlora.splitft.CutDecision;
 
 /**
  * One finished round: who trained, the mean training loss, the validation loss when evaluated
- * (NaN otherwise), training and total seconds, throughput, split traffic (activations and
+ * (NaN otherwise; NaN too when evaluated and diverged, which {@code evaluated} tells apart), training and total seconds, throughput, split traffic (activations and
  * gradients) and adapter traffic (the adapters broadcast to and returned by the clients), each
  * client's update statistics, the clients' cuts and the cut policy's decisions (split modes), the
  * truncation errors of re-factoring adapters to fewer ranks, the adapters of the whole model after
@@ -25,6 +25,7 @@ public record RoundResult(
         List<Integer> clients,
         double trainLoss,
         double valLoss,
+        boolean evaluated,
         long tokens,
         double trainSeconds,
         double seconds,
@@ -41,10 +42,6 @@ public record RoundResult(
         Map<String, float[]> adapters,
         LoraSpec adapterSpec,
         RunState state) {
-
-    public boolean evaluated() {
-        return !Double.isNaN(valLoss);
-    }
 
     /** Training throughput of the round (evaluation excluded). */
     public double tokensPerSecond() {

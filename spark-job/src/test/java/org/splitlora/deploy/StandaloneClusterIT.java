@@ -43,6 +43,8 @@ class StandaloneClusterIT {
     private static LocalSparkCluster cluster;
     private static Path data;
     private static Path conf;
+    /** Test 1's local-mode run, the reference of the HDFS run. */
+    private static List<JsonObject> localRounds;
 
     @BeforeAll
     static void startCluster() throws Exception {
@@ -111,6 +113,7 @@ class StandaloneClusterIT {
                 "train", "--conf", conf.toString(), "--set", "out=" + work.resolve("run-local")));
         assertEquals(0, local.exit(), "train in local mode failed:\n" + local.log());
         List<JsonObject> inLocal = rounds(work.resolve("run-local"));
+        localRounds = inLocal;
         assertEquals(cluster.size(), inLocal.size());
         for (int i = 0; i < cluster.size(); i++) {
             for (String key : List.of("train_loss", "val_loss")) {
@@ -127,9 +130,37 @@ class StandaloneClusterIT {
         }
     }
 
-    /** Runs after the other test: it leaves the cluster with one worker, whose 4 slots take the re-run round. */
+    /** The driver and the executors (separate JVMs) read the shards from and write the run directory to a real HDFS. */
     @Test
     @Order(2)
+    void aClusterRunReadsAndWritesHdfs() throws Exception {
+        try (org.splitlora.testutil.Hdfs hdfs = org.splitlora.testutil.Hdfs.start(work.resolve("hdfs"))) {
+            hdfs.fileSystem().copyFromLocalFile(new org.apache.hadoop.fs.Path(data.toString()), new org.apache.hadoop.fs.Path("/data"));
+            String out = hdfs.uri("/runs/cluster");
+            Result r = submitStandalone("train-hdfs", List.of("train", "--conf", conf.toString(), "--set", "data.dir=" + hdfs.uri("/data"),
+                    "--set", "out=" + out));
+            assertEquals(0, r.exit(), "train with data and out on HDFS failed:\n" + r.log());
+            org.splitlora.store.RunStore run = org.splitlora.store.RunStore.at(out, new org.apache.hadoop.conf.Configuration());
+            for (String f : List.of("run.json", "metrics.jsonl", "report.html", "adapter/adapter_model.safetensors",
+                    "adapters/round-0002/adapter_config.json", org.splitlora.federation.Checkpoint.directory(2) + "/_COMPLETE")) {
+                assertTrue(run.exists(f), "the HDFS run directory lacks " + f + "\n" + r.log());
+            }
+            assertTrue(!run.exists("run.lock"), "the run released its directory");
+            String[] lines = run.readText("metrics.jsonl").orElseThrow().split("\n");
+            assertEquals(localRounds.size(), lines.length);
+            for (int i = 0; i < lines.length; i++) {
+                JsonObject o = com.google.gson.JsonParser.parseString(lines[i]).getAsJsonObject();
+                for (String key : List.of("train_loss", "val_loss")) {
+                    assertEquals(localRounds.get(i).get(key).getAsDouble(), o.get(key).getAsDouble(), 1e-5,
+                            "round " + (i + 1) + " " + key + ": HDFS cluster run vs local mode");
+                }
+            }
+        }
+    }
+
+    /** Runs after the other tests: it leaves the cluster with one worker, whose 4 slots take the re-run round. */
+    @Test
+    @Order(3)
     void aWorkerKilledInARoundDoesNotStopTheRun() throws Exception {
         Path run = work.resolve("run-killed");
         // slowed clients make a round last long enough to be caught in the middle
