@@ -41,6 +41,7 @@ import org.splitlora.report.progress.Progress;
 import org.splitlora.report.progress.SparkTaskProgress;
 import org.splitlora.train.EvalResult;
 import org.splitlora.train.Evaluator;
+import org.splitlora.api.SplitLoraTrainer;
 import org.splitlora.store.HadoopConf;
 import org.splitlora.store.RunStore;
 import picocli.CommandLine.Command;
@@ -118,7 +119,7 @@ final class DemoCommand implements Callable<Integer> {
                 log.printf(Locale.ROOT, "before: val_loss %.4f  val_ppl %.1f  BLEU %.4f on %d held-out MRs%n",
                         before.get("loss"), before.get("ppl"), before.get("BLEU"), test.size());
 
-                TrainCommand.run(cfg, null, log);
+                TrainCommand.run(SplitLoraTrainer.of(cfg), log);
 
                 AdapterWeights trained = AdapterWeights.read(out.resolve("adapter"), source.config());
                 Map<String, Object> after = evaluate(cfg, model, trained, valid, test);

@@ -140,6 +140,11 @@ public final class RoundDriver implements AutoCloseable {
         spark.sparkContext().addSparkListener(failures);
     }
 
+    /** Clients sampled per round (task slots a round's barrier stage holds at once). */
+    public int clientsPerRound() {
+        return sampler.perRound();
+    }
+
     public int rounds() {
         return rounds;
     }

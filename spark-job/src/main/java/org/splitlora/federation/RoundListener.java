@@ -1,10 +1,11 @@
 package org.splitlora.federation;
 
 /** Cross-cutting concerns of a run (metrics, progress, checkpoints, export) hook in here. */
+@FunctionalInterface
 public interface RoundListener {
 
     /** After each round's aggregation (and evaluation, when due). */
-    default void onRound(RoundResult result) {}
+    void onRound(RoundResult result);
 
     /** Combines listeners; each sees every event in order. */
     static RoundListener all(RoundListener... listeners) {

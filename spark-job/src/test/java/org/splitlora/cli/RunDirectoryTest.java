@@ -85,21 +85,22 @@ class RunDirectoryTest {
     @Test
     void aDivergedRoundStopsTheRunAndKeepsTheLastGoodCheckpointAndAdapter() throws Exception {
         Path out = tmp.resolve("diverged");
-        // warmup: step 0 trains at lr 0 and step 1 at 5e29; step 2's forward pass is the first to overflow
-        CliRun r = train(out, "optimizer.lr=1e30", "optimizer.warmupSteps=2", "train.localSteps=1", "train.rounds=4");
+        // warmup: step 0 trains at lr 0 and step 1 at 5e29, whose update makes round 2's evaluation overflow
+        CliRun r = train(out, "optimizer.lr=1e30", "optimizer.warmupSteps=2", "train.localSteps=1", "train.rounds=4",
+                "train.evalEvery=1");
         assertEquals(1, r.code(), r.out());
-        assertTrue(r.err().contains("round 3: training diverged (training loss NaN)"), r.err());
+        assertTrue(r.err().contains("round 2: training diverged (validation loss NaN)"), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         List<JsonObject> rounds = metrics(out);
-        assertEquals(2, rounds.size(), "the diverged round wrote no metrics");
-        assertEquals(2, Checkpoint.latest(RunStore.at(out)).orElseThrow());
-        assertTrue(Files.isDirectory(out.resolve("adapters/round-0002")) && !Files.exists(out.resolve("adapters/round-0003")));
+        assertEquals(1, rounds.size(), "the diverged round wrote no metrics");
+        assertEquals(1, Checkpoint.latest(RunStore.at(out)).orElseThrow());
+        assertTrue(Files.isDirectory(out.resolve("adapters/round-0001")) && !Files.exists(out.resolve("adapters/round-0002")));
         for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
             assertFalse(line.contains("NaN") || line.contains("Infinity"), "strict JSON: " + line);
         }
         byte[] adapter = Files.readAllBytes(out.resolve("adapter/adapter_model.safetensors"));
-        byte[] round2 = Files.readAllBytes(out.resolve("adapters/round-0002/adapter_model.safetensors"));
-        assertTrue(java.util.Arrays.equals(adapter, round2), "adapter/ is still round 2's");
+        byte[] round1 = Files.readAllBytes(out.resolve("adapters/round-0001/adapter_model.safetensors"));
+        assertTrue(java.util.Arrays.equals(adapter, round1), "adapter/ is still round 1's");
     }
 
     @Test
