@@ -133,13 +133,7 @@ public final class RunStore {
 
     /** The text of file {@code relative}, if it exists. */
     public Optional<String> readText(String relative) {
-        try (InputStream in = fs.open(path(relative))) {
-            return Optional.of(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-        } catch (FileNotFoundException e) {
-            return Optional.empty();
-        } catch (IOException e) {
-            throw failure("cannot read", relative, e);
-        }
+        return readHead(relative, Integer.MAX_VALUE);
     }
 
     /** At most the first {@code maxBytes} bytes of file {@code relative}, as text, if it exists. */

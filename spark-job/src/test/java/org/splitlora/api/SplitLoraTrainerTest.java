@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonParser;
 import java.io.IOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,9 +15,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splitlora.cli.CliRun;
 import org.splitlora.config.TrainConfig;
-import org.splitlora.datasets.synthetic.SyntheticE2E;
 import org.splitlora.federation.Checkpoint;
 import org.splitlora.store.RunStore;
+import org.splitlora.testutil.SyntheticShards;
 
 /** The public training API on the caller's session: the CLI's results, listeners after the checkpoint, the session left running. */
 class SplitLoraTrainerTest {
@@ -29,13 +27,7 @@ class SplitLoraTrainerTest {
 
     @Test
     void fitsOnTheCallersSessionAsTrainDoesAndLeavesItRunning() throws IOException {
-        Path csv = tmp.resolve("e2e.csv");
-        try (Writer w = Files.newBufferedWriter(csv, StandardCharsets.UTF_8)) {
-            SyntheticE2E.writeCsv(w, SyntheticE2E.generate(80, 9));
-        }
-        Path data = tmp.resolve("data");
-        assertEquals(0, CliRun.of("prepare", "--input", csv.toString(), "--format", "e2e", "--tokenizer", "builtin:tiny-gpt2",
-                "--clients", "2", "--partition", "iid", "--valid-fraction", "0.1", "--out", data.toString()).code());
+        Path data = SyntheticShards.prepare(tmp, 80, 9, 2, "builtin:tiny-gpt2");
         List<String> sets = List.of("model=builtin:tiny-gpt2", "data.dir=" + data, "mode=sfl", "split.cut=2", "train.rounds=2",
                 "train.localSteps=2", "train.batchSize=4", "train.microBatchSize=4", "lora.targets=[q,v]", "lora.rank=4",
                 "data.maxValidExamples=8", "train.evalEvery=1");

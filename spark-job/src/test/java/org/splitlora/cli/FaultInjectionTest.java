@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,10 +19,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.splitlora.datasets.synthetic.SyntheticE2E;
 import org.splitlora.store.RunStore;
 import org.splitlora.testutil.Fixtures;
 import org.splitlora.testutil.Hdfs;
+import org.splitlora.testutil.SyntheticShards;
 import org.splitlora.util.KillPoint;
 
 /**
@@ -49,14 +47,7 @@ class FaultInjectionTest {
     static void setUp() throws Exception {
         tmp = Files.createTempDirectory("splitlora-faults");
         hdfs = Hdfs.start(tmp.resolve("hdfs"));
-        Path csv = tmp.resolve("e2e.csv");
-        try (Writer w = Files.newBufferedWriter(csv, StandardCharsets.UTF_8)) {
-            SyntheticE2E.writeCsv(w, SyntheticE2E.generate(90, 5));
-        }
-        localData = tmp.resolve("data").toString();
-        CliRun prep = CliRun.of("prepare", "--input", csv.toString(), "--format", "e2e", "--tokenizer",
-                Fixtures.tinyGpt2().toString(), "--clients", "2", "--partition", "iid", "--valid-fraction", "0.1", "--out", localData);
-        assertEquals(0, prep.code(), prep.err());
+        localData = SyntheticShards.prepare(tmp, 90, 5, 2, Fixtures.tinyGpt2().toString()).toString();
         FileSystem fs = hdfs.fileSystem();
         fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(localData), new org.apache.hadoop.fs.Path("/data"));
         fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(Fixtures.tinyGpt2().toString()), new org.apache.hadoop.fs.Path("/models/tiny-gpt2"));

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -17,10 +15,10 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.splitlora.datasets.synthetic.SyntheticE2E;
 import org.splitlora.federation.Checkpoint;
 import org.splitlora.store.RunLock;
 import org.splitlora.store.RunStore;
+import org.splitlora.testutil.SyntheticShards;
 
 /**
  * What {@code train} does with its run directory when things go wrong: a second run, a diverged
@@ -35,14 +33,7 @@ class RunDirectoryTest {
 
     @BeforeAll
     static void prepare() throws IOException {
-        Path csv = tmp.resolve("e2e.csv");
-        try (Writer w = Files.newBufferedWriter(csv, StandardCharsets.UTF_8)) {
-            SyntheticE2E.writeCsv(w, SyntheticE2E.generate(90, 3));
-        }
-        data = tmp.resolve("data");
-        CliRun r = CliRun.of("prepare", "--input", csv.toString(), "--format", "e2e", "--tokenizer", "builtin:tiny-gpt2",
-                "--clients", "2", "--partition", "iid", "--valid-fraction", "0.1", "--out", data.toString());
-        assertEquals(0, r.code(), r.err());
+        data = SyntheticShards.prepare(tmp, 90, 3, 2, "builtin:tiny-gpt2");
     }
 
     private static CliRun train(Path out, String... extra) {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,11 +16,11 @@ import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.splitlora.testutil.SyntheticShards;
 import org.junit.jupiter.api.io.TempDir;
 import org.splitlora.cli.CliRun;
 import org.splitlora.config.TrainConfig.DataVerify;
 import org.splitlora.datasets.prepare.Manifest;
-import org.splitlora.datasets.synthetic.SyntheticE2E;
 
 /**
  * Bad data and failing clients end a run within seconds with one line naming the client and the
@@ -41,14 +40,7 @@ class ShardCheckTest {
 
     @BeforeAll
     static void prepare() throws IOException {
-        Path csv = tmp.resolve("synthetic-e2e.csv");
-        try (Writer w = Files.newBufferedWriter(csv, StandardCharsets.UTF_8)) {
-            SyntheticE2E.writeCsv(w, SyntheticE2E.generate(120, 3));
-        }
-        prepared = tmp.resolve("prepared");
-        CliRun r = CliRun.of("prepare", "--input", csv.toString(), "--format", "e2e", "--tokenizer", "builtin:tiny-gpt2",
-                "--clients", "3", "--partition", "iid", "--valid-fraction", "0.1", "--seed", "3", "--out", prepared.toString());
-        assertEquals(0, r.code(), r.err());
+        prepared = SyntheticShards.prepare(tmp, 120, 3, 3, "builtin:tiny-gpt2");
     }
 
     @Test
