@@ -15,6 +15,9 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.splitlora.aggregation.Aggregator;
+import org.splitlora.aggregation.AggregatorSettings;
+import org.splitlora.aggregation.Aggregators;
 import org.splitlora.datasets.EnumOption;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.config.ModelConfig;
@@ -60,11 +63,17 @@ public record TrainConfig(
 
     public enum OptimizerState { KEEP, RESET }
 
-    /** FedAvg of A and B separately (SplitLoRA, FedLoRA), or of the updates B·A re-factored by SVD. */
-    public enum Aggregation { FEDAVG, FEDAVG_SVD }
-
-    public record Federation(int clientsPerRound, double clientFraction, Aggregation aggregation, Weighting weighting,
-                             OptimizerState optimizerState) {}
+    /**
+     * {@code aggregation} names an {@link Aggregator} (see {@link Aggregators}); its own keys,
+     * {@code federation.NAME.*}, were checked when the config loaded.
+     */
+    public record Federation(int clientsPerRound, double clientFraction, String aggregation, Weighting weighting,
+                             OptimizerState optimizerState, AggregatorSettings aggregatorSettings) {
+        /** A fresh aggregator for a run (aggregators may keep state across rounds). */
+        public Aggregator newAggregator() {
+            return Aggregators.of(aggregation, aggregatorSettings);
+        }
+    }
 
     /** Where the split server's segment runs. */
     public enum ServerDevice { AUTO, CPU, GPU }
@@ -244,8 +253,12 @@ public record TrainConfig(
 
         double fraction = c.getDouble("federation.clientFraction");
         k.check(fraction > 0 && fraction <= 1, "federation.clientFraction", "must be in (0, 1], got " + fraction);
-        Federation fed = new Federation(k.atLeast("federation.clientsPerRound", 0), fraction,
-                k.choice("federation.aggregation", Aggregation.class), k.choice("federation.weighting", Weighting.class), k.choice("federation.optimizerState", OptimizerState.class));
+        String aggregation = c.getString("federation.aggregation");
+        AggregatorSettings aggregatorSettings = k.under("federation." + aggregation + ".");
+        k.parse("federation.aggregation", () -> Aggregators.of(aggregation, aggregatorSettings));
+        Federation fed = new Federation(k.atLeast("federation.clientsPerRound", 0), fraction, aggregation,
+                k.choice("federation.weighting", Weighting.class), k.choice("federation.optimizerState", OptimizerState.class),
+                aggregatorSettings);
 
         int cut = k.integer("split.cut");
         k.check(!(mode.split() || cutRank > 0) || (cut >= 1 && cut < modelConfig.numLayers()), "split.cut",
@@ -402,6 +415,19 @@ public record TrainConfig(
             double v = c.getDouble(key);
             check(v > 0, key, "must be > 0, got " + v);
             return v;
+        }
+
+        /** The keys under {@code prefix} as an aggregator's settings. */
+        AggregatorSettings under(String prefix) {
+            return (key, min, minOpen, max, maxOpen) -> {
+                String full = prefix + key;
+                check(c.hasPath(full), full, "is missing (an aggregator's settings need a default in defaults.conf)");
+                double v = c.getDouble(full);
+                boolean ok = (minOpen ? v > min : v >= min) && (maxOpen ? v < max : v <= max);
+                check(ok, full, "must be in " + (minOpen ? "(" : "[") + min + ", "
+                        + (max == Double.MAX_VALUE ? "∞" : String.valueOf(max)) + (maxOpen ? ")" : "]") + ", got " + v);
+                return v;
+            };
         }
 
         <E extends Enum<E>> E choice(String key, Class<E> type) {

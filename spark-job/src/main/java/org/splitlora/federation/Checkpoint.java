@@ -62,6 +62,7 @@ public final class Checkpoint {
         String dir = directory(s.completedRounds());
         Map<String, SafetensorsWriter.Tensor> t = new TreeMap<>();
         put(t, "global.", s.global());
+        put(t, "aggregator.", s.aggregator());
         JsonObject state = new JsonObject();
         state.addProperty("format_version", FORMAT_VERSION);
         state.addProperty("completed_rounds", s.completedRounds());
@@ -202,7 +203,8 @@ public final class Checkpoint {
         }
         AdamW.State central = state.has("central_optimizer_step")
                 ? moments(st, "central_opt.", state.get("central_optimizer_step").getAsInt()) : null;
-        return new RunState(state.get("completed_rounds").getAsInt(), global, server, clients, batches, central, cuts);
+        return new RunState(state.get("completed_rounds").getAsInt(), global, server, clients, batches, central, cuts,
+                take(st, "aggregator."));
     }
 
     /** The checkpoint rounds present, newest first, complete or not. */

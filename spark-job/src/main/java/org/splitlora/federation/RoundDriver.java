@@ -23,6 +23,7 @@ import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.splitlora.aggregation.Aggregator;
 import org.splitlora.config.RunMode;
 import org.splitlora.config.TrainConfig;
 import org.splitlora.datasets.TokenizedExample;
@@ -83,7 +84,8 @@ public final class RoundDriver implements AutoCloseable {
     private final CutPolicy policy;
     private final ClusterEvents events = new ClusterEvents();
     private final RoundFailures failures;
-    /** The whole model's adapters after the last aggregation (per-block ranks may differ, see BlockAggregation). */
+    private final Aggregator aggregator;
+    /** The whole model's adapters after the last aggregation (per-block ranks may differ by aggregator). */
     private Map<String, float[]> global;
     /** Each client's cut in the split modes. */
     private final Map<Integer, Integer> cuts = new TreeMap<>();
@@ -113,6 +115,7 @@ public final class RoundDriver implements AutoCloseable {
             this.global = fresh.toFloats();
         }
         this.policy = CutPolicy.of(cfg.splitft());
+        this.aggregator = cfg.federation().newAggregator();
         if (cfg.mode().split()) {
             for (int c : clients) {
                 cuts.put(c, cfg.split().cut());
@@ -170,6 +173,7 @@ public final class RoundDriver implements AutoCloseable {
         optimizerStates.putAll(state.clientOptimizers());
         batchesDone.putAll(state.batchesDone());
         centralOptimizer = state.centralOptimizer();
+        aggregator.restore(state.aggregator());
         if (server != null) {
             server.restore(state.server());
         }
@@ -196,7 +200,8 @@ public final class RoundDriver implements AutoCloseable {
                 double val = evaluated ? evaluate(global) : Double.NaN;
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 RunState state = new RunState(round + 1, Map.copyOf(global), agg.server(), Map.copyOf(optimizerStates),
-                        Map.copyOf(batchesDone), central == null ? null : central.optimizerState(), Map.copyOf(cuts));
+                        Map.copyOf(batchesDone), central == null ? null : central.optimizerState(), Map.copyOf(cuts),
+                        aggregator.state());
                 listener.onRound(result(round, clients, agg, roundCuts, decisions, val, evaluated, trainSeconds, seconds,
                         (System.nanoTime() - start) / 1e9, state));
                 FaultInjection.afterRound(round);
@@ -253,13 +258,13 @@ public final class RoundDriver implements AutoCloseable {
         Map<Integer, RoundPlan.SegmentStart> starts = new TreeMap<>();
         for (int k : new TreeSet<>(layers.values())) {
             LoraSpec spec = cfg.mode().split() ? cfg.loraAtCut(k) : cfg.lora();
-            BlockAggregation.Result client = BlockAggregation.toSpec(global, spec, 0, k, config, seed);
+            Aggregator.Result client = aggregator.start(global, spec, 0, k, config, seed);
             starts.put(k, new RoundPlan.SegmentStart(spec, client.adapters()));
             startTruncation[0] = Math.max(startTruncation[0], client.truncationError());
         }
         if (server != null) {
             server.beginRound(round, first, cfg.train().localSteps(), layers, (spec, from, to) -> {
-                BlockAggregation.Result s = BlockAggregation.toSpec(global, spec, from, to, config, seed);
+                Aggregator.Result s = aggregator.start(global, spec, from, to, config, seed);
                 startTruncation[0] = Math.max(startTruncation[0], s.truncationError());
                 return s.adapters();
             });
@@ -267,10 +272,10 @@ public final class RoundDriver implements AutoCloseable {
         List<ClientUpdate> updates = runStage(clients, plan(round, first, layers, starts));
         ServerSegment.Snapshot serverState = null;
         Map<Integer, Double> weights = new TreeMap<>();
-        List<BlockAggregation.Holder> holders = new ArrayList<>();
+        List<Aggregator.Holder> holders = new ArrayList<>();
         for (ClientUpdate u : updates) {
             weights.put(u.clientId(), FedAvg.weight(u, cfg.federation().weighting()));
-            holders.add(new BlockAggregation.Holder("client " + u.clientId(), weights.get(u.clientId()), u.lora()));
+            holders.add(new Aggregator.Holder("client " + u.clientId(), weights.get(u.clientId()), u.lora()));
         }
         if (server != null) {
             server.endRound();
@@ -279,11 +284,11 @@ public final class RoundDriver implements AutoCloseable {
                 // a server unit stands for the clients whose rows it ran
                 double w = unit.clients().stream().mapToDouble(c -> weights.getOrDefault(c, 0.0)).sum();
                 if (w > 0) {
-                    holders.add(new BlockAggregation.Holder("server " + name + " " + unit.clients(), w, unit.lora()));
+                    holders.add(new Aggregator.Holder("server " + name + " " + unit.clients(), w, unit.lora()));
                 }
             });
         }
-        BlockAggregation.Result agg = BlockAggregation.aggregate(holders, global, cfg.federation().aggregation(), config, seed);
+        Aggregator.Result agg = aggregator.aggregate(holders, global, config, seed);
         global = agg.adapters();
         remember(updates);
         return new Aggregate(updates, serverState, startTruncation[0], agg.truncationError());

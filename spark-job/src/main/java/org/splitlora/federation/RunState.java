@@ -7,8 +7,8 @@ import org.splitlora.train.AdamW;
 /**
  * Everything a run needs to continue exactly after {@code completedRounds} rounds: the whole
  * model's aggregated adapters, the split server's units (adapters and optimizers), each client's
- * optimizer state and batches consumed, the centralized trainer's optimizer, and each client's
- * cut (split modes).
+ * optimizer state and batches consumed, the centralized trainer's optimizer, each client's
+ * cut (split modes), and the aggregator's own state (tensors by name; empty for a stateless one).
  */
 public record RunState(
         int completedRounds,
@@ -17,4 +17,5 @@ public record RunState(
         Map<Integer, AdamW.State> clientOptimizers,
         Map<Integer, Long> batchesDone,
         AdamW.State centralOptimizer,
-        Map<Integer, Integer> cuts) {}
+        Map<Integer, Integer> cuts,
+        Map<String, float[]> aggregator) {}

@@ -6,11 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The command line that runs the CLI in a fresh JVM with this test JVM's flags and class path. */
-final class ChildJvm {
+public final class ChildJvm {
 
     private ChildJvm() {}
 
-    static List<String> command(String... cliArgs) {
+    public static List<String> command(String... cliArgs) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {

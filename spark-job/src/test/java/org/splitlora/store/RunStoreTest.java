@@ -151,6 +151,6 @@ class RunStoreTest {
     private static RunState state(int round) {
         Map<String, float[]> global = new TreeMap<>(Map.of("w", new float[] {round, -round, 0.5f}));
         AdamW.State opt = new AdamW.State(round * 10, List.of(new float[] {0.1f * round}), List.of(new float[] {0.2f * round}));
-        return new RunState(round, global, null, Map.of(0, opt), Map.of(0, (long) round * 4), null, new TreeMap<>(Map.of(0, 2)));
+        return new RunState(round, global, null, Map.of(0, opt), Map.of(0, (long) round * 4), null, new TreeMap<>(Map.of(0, 2)), Map.of());
     }
 }

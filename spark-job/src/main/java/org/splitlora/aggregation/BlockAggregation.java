@@ -1,4 +1,4 @@
-package org.splitlora.federation;
+package org.splitlora.aggregation;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import org.splitlora.config.TrainConfig;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraAverage;
@@ -15,43 +14,37 @@ import org.splitlora.model.lora.LoraTarget;
 import org.splitlora.util.Seeds;
 
 /**
- * FedAvg per block over every holder of that block in a round: clients hold the blocks below
- * their cut, the split server's units the blocks above it, each weighted by the samples (or
- * clients) it stands for. Holders of one rank are averaged as {@code federation.aggregation}
- * says (A and B separately, or in ΔW space); holders of different ranks (SplitFT's reduced rank
- * at the cut, cuts at different depths) are always averaged exactly in ΔW space and re-factored to
- * the largest of their ranks. A block with one holder keeps that holder's factors.
+ * The block-by-block machinery aggregators share. In a round every block is held by some clients
+ * (the blocks below their cut) and split-server units (above it), each weighted by the samples (or
+ * clients) it stands for; a block's holders may have different ranks (SplitFT's reduced rank at
+ * the cut, cuts at different depths). {@link #perBlock} hands each held block's holders to a
+ * {@link BlockRule}; blocks no one held keep their previous value.
  *
  * <p>{@link #toSpec} gives a holder its start for the next round: the aggregate of each block
  * re-factored to the holder's rank (truncated SVD down, zero-padded B up).
  */
-public final class BlockAggregation {
+final class BlockAggregation {
 
     private BlockAggregation() {}
 
-    /** A set of adapters (any range of layers) and its weight; {@code who} names it in errors. */
-    public record Holder(String who, double weight, Map<String, float[]> lora) {}
+    /** Combines one block's holders into {@code out}; returns the relative truncation error it made. */
+    interface BlockRule {
+        double combine(String base, List<Aggregator.Holder> having, Map<String, float[]> previous, int[] io,
+                       Map<String, float[]> out);
+    }
 
-    /** Adapter values, and the largest relative Frobenius error a re-factoring to fewer ranks made. */
-    public record Result(Map<String, float[]> adapters, double truncationError) {}
-
-    /**
-     * Aggregates {@code holders}; a block no one held this round keeps its value in {@code
-     * previous}. The LoRA scaling of a block is alpha / its rank, with alpha common to all holders;
-     * {@code seed} fills directions an aggregate leaves empty.
-     */
-    public static Result aggregate(List<Holder> holders, Map<String, float[]> previous, TrainConfig.Aggregation how,
-                                   ModelConfig config, long seed) {
+    static Aggregator.Result perBlock(List<Aggregator.Holder> holders, Map<String, float[]> previous, ModelConfig config,
+                                      BlockRule rule) {
         TreeSet<String> blocks = new TreeSet<>();
-        for (Holder h : holders) {
+        for (Aggregator.Holder h : holders) {
             blocks.addAll(bases(h.lora()));
         }
         blocks.addAll(bases(previous));
         Map<String, float[]> out = new TreeMap<>();
         double worst = 0;
         for (String base : blocks) {
-            List<Holder> having = new ArrayList<>();
-            for (Holder h : holders) {
+            List<Aggregator.Holder> having = new ArrayList<>();
+            for (Aggregator.Holder h : holders) {
                 if (h.lora().containsKey(base + ".lora_A")) {
                     having.add(h);
                 }
@@ -61,43 +54,55 @@ public final class BlockAggregation {
                 out.put(base + ".lora_B", previous.get(base + ".lora_B"));
                 continue;
             }
-            worst = Math.max(worst, block(base, having, how, config, seed, out));
+            int[] io = LoraAdapters.dims(config, LoraAdapters.targetOf(base));
+            for (Aggregator.Holder h : having) {
+                rankOf(h, base, io); // shapes checked once for every rule
+            }
+            worst = Math.max(worst, rule.combine(base, having, previous, io, out));
         }
-        return new Result(out, worst);
+        return new Aggregator.Result(out, worst);
     }
 
-    private static double block(String base, List<Holder> having, TrainConfig.Aggregation how, ModelConfig config, long seed,
-                                Map<String, float[]> out) {
-        int[] io = LoraAdapters.dims(config, LoraAdapters.targetOf(base));
+    static boolean sameRank(List<Aggregator.Holder> having, String base, int[] io) {
+        int first = rankOf(having.get(0), base, io);
+        return having.stream().allMatch(h -> rankOf(h, base, io) == first);
+    }
+
+    /** The weighted means of A and of B (one rank); a single holder's factors as they are. */
+    static double averageFactors(String base, List<Aggregator.Holder> having, Map<String, float[]> out) {
+        if (having.size() == 1) {
+            return keep(base, having.get(0), out);
+        }
+        List<Map<String, float[]>> values = new ArrayList<>();
+        List<Double> weights = new ArrayList<>();
+        for (Aggregator.Holder h : having) {
+            values.add(Map.of(base + ".lora_A", h.lora().get(base + ".lora_A"), base + ".lora_B", h.lora().get(base + ".lora_B")));
+            weights.add(h.weight());
+        }
+        out.putAll(LoraAverage.weighted(values, weights));
+        return 0;
+    }
+
+    /**
+     * The weighted mean of the updates (alpha/r_i)·B_i·A_i, re-factored at the largest rank (the
+     * LoRA scaling of a block is alpha / its rank, alpha common to all holders); a single holder's
+     * factors as they are.
+     */
+    static double averageDeltas(String base, List<Aggregator.Holder> having, int[] io, long seed, Map<String, float[]> out) {
+        if (having.size() == 1) {
+            return keep(base, having.get(0), out);
+        }
         int[] ranks = new int[having.size()];
         int rank = 0;
-        boolean mixed = false;
         double total = 0;
         for (int i = 0; i < having.size(); i++) {
-            Holder h = having.get(i);
-            ranks[i] = rankOf(h, base, io);
-            mixed |= i > 0 && ranks[i] != ranks[0];
+            ranks[i] = rankOf(having.get(i), base, io);
             rank = Math.max(rank, ranks[i]);
-            total += h.weight();
-        }
-        if (having.size() == 1) {
-            out.put(base + ".lora_A", having.get(0).lora().get(base + ".lora_A"));
-            out.put(base + ".lora_B", having.get(0).lora().get(base + ".lora_B"));
-            return 0;
-        }
-        if (!mixed && how == TrainConfig.Aggregation.FEDAVG) {
-            List<Map<String, float[]>> values = new ArrayList<>();
-            List<Double> weights = new ArrayList<>();
-            for (Holder h : having) {
-                values.add(Map.of(base + ".lora_A", h.lora().get(base + ".lora_A"), base + ".lora_B", h.lora().get(base + ".lora_B")));
-                weights.add(h.weight());
-            }
-            out.putAll(LoraAverage.weighted(values, weights));
-            return 0;
+            total += having.get(i).weight();
         }
         List<DeltaWeights.Factors> factors = new ArrayList<>();
         for (int i = 0; i < having.size(); i++) {
-            Holder h = having.get(i);
+            Aggregator.Holder h = having.get(i);
             // holder i's update is (alpha / r_i)·B_i·A_i; in units of the result's scaling alpha / rank
             double coefficient = h.weight() / total;
             if (ranks[i] != rank) {
@@ -112,6 +117,12 @@ public final class BlockAggregation {
         return r.truncationError();
     }
 
+    private static double keep(String base, Aggregator.Holder only, Map<String, float[]> out) {
+        out.put(base + ".lora_A", only.lora().get(base + ".lora_A"));
+        out.put(base + ".lora_B", only.lora().get(base + ".lora_B"));
+        return 0;
+    }
+
     /**
      * The adapters of layers [from, to) at the ranks of {@code spec}: each block of {@code
      * aggregate} as is when its rank matches, else with the same update (alpha/r)·B·A at the new
@@ -119,7 +130,7 @@ public final class BlockAggregation {
      * by keeping A and B (B rescaled for the new alpha/r), adding fresh A rows and zero B columns
      * (exact).
      */
-    public static Result toSpec(Map<String, float[]> aggregate, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
+    static Aggregator.Result toSpec(Map<String, float[]> aggregate, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
         Map<String, float[]> out = new TreeMap<>();
         double worst = 0;
         for (int l = from; l < to; l++) {
@@ -150,11 +161,11 @@ public final class BlockAggregation {
                 worst = Math.max(worst, r.truncationError());
             }
         }
-        return new Result(out, worst);
+        return new Aggregator.Result(out, worst);
     }
 
     /** A [have, in] and B [out, have] as rank {@code want}: (alpha/want)·B'·A' = (alpha/have)·B·A. */
-    private static void pad(String base, float[] a, float[] b, int[] io, int have, int want, SplittableRandom fill,
+    static void pad(String base, float[] a, float[] b, int[] io, int have, int want, SplittableRandom fill,
                             Map<String, float[]> out) {
         float[] a2 = java.util.Arrays.copyOf(a, want * io[0]);
         double bound = 1 / Math.sqrt(io[0]);
@@ -172,7 +183,7 @@ public final class BlockAggregation {
         out.put(base + ".lora_B", b2);
     }
 
-    private static int rankOf(Holder h, String base, int[] io) {
+    static int rankOf(Aggregator.Holder h, String base, int[] io) {
         float[] a = h.lora().get(base + ".lora_A");
         float[] b = h.lora().get(base + ".lora_B");
         if (b == null || a.length % io[0] != 0 || b.length != io[1] * (a.length / io[0])) {
@@ -181,7 +192,7 @@ public final class BlockAggregation {
         return a.length / io[0];
     }
 
-    private static SplittableRandom fill(long seed, String base) {
+    static SplittableRandom fill(long seed, String base) {
         return new SplittableRandom(Seeds.derive(seed, LoraAdapters.layerOf(base), LoraAdapters.targetOf(base).ordinal()));
     }
 

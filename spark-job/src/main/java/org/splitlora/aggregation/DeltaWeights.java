@@ -1,4 +1,4 @@
-package org.splitlora.federation;
+package org.splitlora.aggregation;
 
 import java.util.List;
 import java.util.SplittableRandom;

@@ -1,4 +1,4 @@
-package org.splitlora.federation;
+package org.splitlora.aggregation;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,7 +14,6 @@ import org.apache.commons.math3.linear.Array2DRowRealMatrix;
 import org.apache.commons.math3.linear.RealMatrix;
 import org.apache.commons.math3.linear.SingularValueDecomposition;
 import org.junit.jupiter.api.Test;
-import org.splitlora.config.TrainConfig;
 import org.splitlora.model.BuiltinModels;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraSpec;
@@ -36,11 +35,11 @@ class BlockAggregationTest {
         Random rng = new Random(1);
         // holders sharing A: the mean update (Σ w_i B_i)·A has rank r, so re-factoring loses nothing
         float[] a = randomFloats(rng, 4 * D);
-        List<BlockAggregation.Holder> holders = List.of(
+        List<Aggregator.Holder> holders = List.of(
                 holder("c0", 1, Q, randomFloats(rng, D * 4), a),
                 holder("c1", 2, Q, randomFloats(rng, D * 4), a),
                 holder("c2", 3, Q, randomFloats(rng, D * 4), a));
-        BlockAggregation.Result r = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG_SVD, CONFIG, 7);
+        Aggregator.Result r = new DeltaAverage().aggregate(holders, Map.of(), CONFIG, 7);
         RealMatrix exact = weightedDelta(holders, Q);
         assertEquals(0, delta(r.adapters(), Q).subtract(exact).getFrobeniusNorm() / exact.getFrobeniusNorm(), 1e-5);
         assertEquals(0, r.truncationError(), 1e-5);
@@ -49,11 +48,11 @@ class BlockAggregationTest {
     @Test
     void equalRanksInGeneralGiveTheBestRankRApproximation() {
         Random rng = new Random(2);
-        List<BlockAggregation.Holder> holders = List.of(
+        List<Aggregator.Holder> holders = List.of(
                 holder("c0", 1, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)),
                 holder("c1", 2, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)),
                 holder("c2", 3, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)));
-        BlockAggregation.Result r = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG_SVD, CONFIG, 7);
+        Aggregator.Result r = new DeltaAverage().aggregate(holders, Map.of(), CONFIG, 7);
         RealMatrix exact = weightedDelta(holders, Q);
         RealMatrix best = bestApproximation(exact, 2);
         assertEquals(0, delta(r.adapters(), Q).subtract(best).getFrobeniusNorm() / best.getFrobeniusNorm(), 1e-5);
@@ -61,7 +60,7 @@ class BlockAggregationTest {
         assertTrue(r.truncationError() > 0.01, "three random rank-2 updates do not fit rank 2");
 
         // plain FedAvg of A and B is a different update, further from the exact mean
-        BlockAggregation.Result plain = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG, CONFIG, 7);
+        Aggregator.Result plain = new FactorAverage().aggregate(holders, Map.of(), CONFIG, 7);
         assertTrue(delta(plain.adapters(), Q).subtract(exact).getFrobeniusNorm() > delta(r.adapters(), Q).subtract(exact).getFrobeniusNorm());
     }
 
@@ -69,11 +68,11 @@ class BlockAggregationTest {
     void mixedRanksAreAveragedExactlyAndRefactoredToTheLargestRank() {
         Random rng = new Random(3);
         // a client's last block at the reduced cut rank 2 and the server's copy at rank 4: scalings alpha/2 and alpha/4
-        List<BlockAggregation.Holder> holders = List.of(
+        List<Aggregator.Holder> holders = List.of(
                 holder("client at cut 1", 5, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)),
                 holder("server copy", 3, Q, randomFloats(rng, D * 4), randomFloats(rng, 4 * D)));
         // FEDAVG asks for A/B averaging, impossible across ranks: the mixed block goes to ΔW space anyway
-        BlockAggregation.Result r = BlockAggregation.aggregate(holders, Map.of(), TrainConfig.Aggregation.FEDAVG, CONFIG, 7);
+        Aggregator.Result r = new FactorAverage().aggregate(holders, Map.of(), CONFIG, 7);
         assertEquals(4 * D, r.adapters().get(Q + ".lora_A").length);
         RealMatrix exact = weightedDelta(holders, Q);
         RealMatrix best = bestApproximation(exact, 4);
@@ -91,14 +90,14 @@ class BlockAggregationTest {
         LoraSpec base = LoraSpec.of(java.util.EnumSet.of(LoraTarget.Q), 4, ALPHA, 0);
 
         // down to rank 2: the best rank-2 approximation of the same update (at scaling alpha/2)
-        BlockAggregation.Result down = BlockAggregation.toSpec(aggregate, base.withLayerRanks(Map.of(0, 2)), 0, 1, CONFIG, 9);
+        Aggregator.Result down = BlockAggregation.toSpec(aggregate, base.withLayerRanks(Map.of(0, 2)), 0, 1, CONFIG, 9);
         assertEquals(2 * D, down.adapters().get(Q + ".lora_A").length);
         RealMatrix best = bestApproximation(full, 2);
         assertEquals(0, delta(down.adapters(), Q).subtract(best).getFrobeniusNorm() / best.getFrobeniusNorm(), 1e-5);
         assertEquals(full.subtract(best).getFrobeniusNorm() / full.getFrobeniusNorm(), down.truncationError(), 1e-6);
 
         // up to rank 6: exact, keeping A and B (B rescaled for alpha/6), the new directions' B zero and A fresh (so they can learn)
-        BlockAggregation.Result up = BlockAggregation.toSpec(aggregate, base.withLayerRanks(Map.of(0, 6)), 0, 1, CONFIG, 9);
+        Aggregator.Result up = BlockAggregation.toSpec(aggregate, base.withLayerRanks(Map.of(0, 6)), 0, 1, CONFIG, 9);
         assertEquals(0, delta(up.adapters(), Q).subtract(full).getFrobeniusNorm() / full.getFrobeniusNorm(), 1e-5);
         assertEquals(0, up.truncationError(), 1e-9);
         float[] b = up.adapters().get(Q + ".lora_B");
@@ -118,26 +117,26 @@ class BlockAggregationTest {
     void aBlockWithOneHolderKeepsItsFactorsAndAnUnheldBlockKeepsItsValue() {
         Random rng = new Random(5);
         String k = "layers.1.q";
-        BlockAggregation.Holder only = holder("server copy", 2, Q, randomFloats(rng, D * 4), randomFloats(rng, 4 * D));
+        Aggregator.Holder only = holder("server copy", 2, Q, randomFloats(rng, D * 4), randomFloats(rng, 4 * D));
         Map<String, float[]> previous = new TreeMap<>();
         previous.put(k + ".lora_A", randomFloats(rng, 4 * D));
         previous.put(k + ".lora_B", randomFloats(rng, D * 4));
-        BlockAggregation.Result r = BlockAggregation.aggregate(List.of(only), previous, TrainConfig.Aggregation.FEDAVG_SVD,
+        Aggregator.Result r = new DeltaAverage().aggregate(List.of(only), previous,
                 CONFIG, 7);
         assertArrayEquals(only.lora().get(Q + ".lora_A"), r.adapters().get(Q + ".lora_A"));
         assertArrayEquals(only.lora().get(Q + ".lora_B"), r.adapters().get(Q + ".lora_B"));
         assertArrayEquals(previous.get(k + ".lora_A"), r.adapters().get(k + ".lora_A"));
     }
 
-    private static BlockAggregation.Holder holder(String who, double weight, String base, float[] b, float[] a) {
-        return new BlockAggregation.Holder(who, weight, Map.of(base + ".lora_A", a, base + ".lora_B", b));
+    private static Aggregator.Holder holder(String who, double weight, String base, float[] b, float[] a) {
+        return new Aggregator.Holder(who, weight, Map.of(base + ".lora_A", a, base + ".lora_B", b));
     }
 
     /** Σ w_i (alpha / r_i) B_i A_i / Σ w_i, densely. */
-    private static RealMatrix weightedDelta(List<BlockAggregation.Holder> holders, String base) {
-        double total = holders.stream().mapToDouble(BlockAggregation.Holder::weight).sum();
+    private static RealMatrix weightedDelta(List<Aggregator.Holder> holders, String base) {
+        double total = holders.stream().mapToDouble(Aggregator.Holder::weight).sum();
         RealMatrix sum = new Array2DRowRealMatrix(D, D);
-        for (BlockAggregation.Holder h : holders) {
+        for (Aggregator.Holder h : holders) {
             sum = sum.add(delta(h.lora(), base).scalarMultiply(h.weight() / total));
         }
         return sum;

@@ -1,0 +1,96 @@
+package org.splitlora.aggregation;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.splitlora.model.config.ModelConfig;
+
+/**
+ * {@code fedadam}: a server optimizer over rounds (Reddi et al. 2021, "Adaptive Federated
+ * Optimization", Algorithm 2). The pseudo-gradient of a tensor is Δ = fedavg(holders) − previous;
+ * the server keeps Adam moments m, v of Δ and moves the global adapters by lr·m/(√v + τ). A block
+ * no one held this round is left as it was, its moments too. A tensor whose shape changes (a
+ * block's rank moved) takes the average as it is and starts its moments over.
+ *
+ * <p>Settings: {@code federation.fedadam.lr | beta1 | beta2 | tau}. The moments are the state
+ * checkpointed with the run.
+ */
+final class FedAdam implements Aggregator {
+
+    private final Aggregator average = new FactorAverage();
+    private final double lr;
+    private final double beta1;
+    private final double beta2;
+    private final double tau;
+    private final Map<String, float[]> m = new TreeMap<>();
+    private final Map<String, float[]> v = new TreeMap<>();
+
+    FedAdam(AggregatorSettings s) {
+        this.lr = s.number("lr", 0, true, Double.MAX_VALUE, false);
+        this.beta1 = s.number("beta1", 0, false, 1, true);
+        this.beta2 = s.number("beta2", 0, false, 1, true);
+        this.tau = s.number("tau", 0, true, Double.MAX_VALUE, false);
+    }
+
+    @Override
+    public Result aggregate(List<Holder> holders, Map<String, float[]> previous, ModelConfig config, long seed) {
+        Result mean = average.aggregate(holders, previous, config, seed);
+        Map<String, float[]> held = new TreeMap<>();
+        for (Holder h : holders) {
+            held.putAll(h.lora());
+        }
+        Map<String, float[]> out = new TreeMap<>();
+        for (Map.Entry<String, float[]> e : mean.adapters().entrySet()) {
+            String key = e.getKey();
+            float[] avg = e.getValue();
+            float[] prev = previous.get(key);
+            if (!held.containsKey(key)) {
+                out.put(key, avg);
+            } else if (prev == null || prev.length != avg.length) {
+                m.remove(key);
+                v.remove(key);
+                out.put(key, avg);
+            } else {
+                out.put(key, step(key, prev, avg));
+            }
+        }
+        return new Result(out, mean.truncationError());
+    }
+
+    private float[] step(String key, float[] prev, float[] avg) {
+        float[] mk = m.computeIfAbsent(key, k -> new float[prev.length]);
+        float[] vk = v.computeIfAbsent(key, k -> new float[prev.length]);
+        float[] next = new float[prev.length];
+        for (int i = 0; i < prev.length; i++) {
+            double delta = (double) avg[i] - prev[i];
+            mk[i] = (float) (beta1 * mk[i] + (1 - beta1) * delta);
+            vk[i] = (float) (beta2 * vk[i] + (1 - beta2) * delta * delta);
+            next[i] = (float) (prev[i] + lr * mk[i] / (Math.sqrt(vk[i]) + tau));
+        }
+        return next;
+    }
+
+    @Override
+    public Map<String, float[]> state() {
+        Map<String, float[]> out = new TreeMap<>();
+        m.forEach((k, x) -> out.put("m." + k, x.clone()));
+        v.forEach((k, x) -> out.put("v." + k, x.clone()));
+        return out;
+    }
+
+    @Override
+    public void restore(Map<String, float[]> state) {
+        m.clear();
+        v.clear();
+        for (Map.Entry<String, float[]> e : state.entrySet()) {
+            String k = e.getKey();
+            if (k.startsWith("m.")) {
+                m.put(k.substring(2), e.getValue().clone());
+            } else if (k.startsWith("v.")) {
+                v.put(k.substring(2), e.getValue().clone());
+            } else {
+                throw new IllegalArgumentException("fedadam state: unexpected tensor '" + k + "' in the checkpoint");
+            }
+        }
+    }
+}
