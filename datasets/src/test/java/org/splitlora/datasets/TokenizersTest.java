@@ -5,17 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.splitlora.datasets.testutil.Fixtures;
 import org.splitlora.datasets.tokenize.Gpt2BpeTokenizer;
 import org.splitlora.datasets.tokenize.HfTokenizer;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 
 class TokenizersTest {
-
-    static Path fixtures() {
-        String p = System.getProperty("splitlora.shared");
-        return Path.of(p == null ? "../../shared" : p).resolve("fixtures");
-    }
 
     @Test
     void gpt2BpeGivesTheKnownIds() {
@@ -30,9 +27,10 @@ class TokenizersTest {
         }
     }
 
+    @Tag("fixtures")
     @Test
     void stories260kTokenizerAddsBosAndRoundTrips() {
-        try (TextTokenizer t = HfTokenizer.load(fixtures().resolve("hf/stories260k/tokenizer.json"), 1, 2)) {
+        try (TextTokenizer t = HfTokenizer.load(Fixtures.file("hf/stories260k/tokenizer.json"), 1, 2)) {
             String text = "Lily's mom said, \"Let's go to the park.\"  Two  spaces stay.";
             int[] ids = t.encode(text, true);
             assertEquals(1, ids[0]);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.splitlora.testutil.Fixtures;
 
@@ -12,6 +13,7 @@ import org.splitlora.testutil.Fixtures;
 class CliTest {
 
 
+    @Tag("fixtures")
     @Test
     void generateJsonWithPromptIds() {
         CliRun r = CliRun.of("generate", "--model", Fixtures.stories260k().toString(), "--prompt-ids", "1",
@@ -23,6 +25,7 @@ class CliTest {
                 o.get("text").getAsString());
     }
 
+    @Tag("fixtures")
     @Test
     void generateTextPromptWithBeamSearch() {
         CliRun r = CliRun.of("generate", "--model", Fixtures.stories260k().toString(), "--prompt", "Once upon a time",
@@ -31,6 +34,7 @@ class CliTest {
         assertTrue(r.out().strip().length() > 10, r.out());
     }
 
+    @Tag("fixtures")
     @Test
     void outOfVocabularyPromptIdIsAClearError() {
         CliRun r = CliRun.of("generate", "--model", Fixtures.stories260k().toString(), "--prompt-ids", "1,99999");

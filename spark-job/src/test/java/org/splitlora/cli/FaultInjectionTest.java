@@ -32,6 +32,7 @@ import org.splitlora.util.KillPoint;
  * and run directory all on {@code hdfs://}).
  */
 @Tag("slow")
+@Tag("fixtures")
 class FaultInjectionTest {
 
     private static final int ROUNDS = 3;

@@ -21,6 +21,7 @@ import org.splitlora.testutil.Fixtures;
 
 /** A training JVM killed with SIGKILL after round 2, then {@code train --resume}: the same losses as an uninterrupted run. */
 @Tag("slow")
+@Tag("fixtures")
 class KillResumeTest {
 
     @TempDir

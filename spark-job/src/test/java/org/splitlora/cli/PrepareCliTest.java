@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.spark.SparkException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splitlora.datasets.synthetic.SyntheticE2E;
@@ -29,9 +30,10 @@ class PrepareCliTest {
 
 
     private static String devset() {
-        return Fixtures.shared().resolve("e2e/devset.csv").toString();
+        return Fixtures.file("e2e/devset.csv").toString();
     }
 
+    @Tag("fixtures")
     @Test
     void preparesE2EAndPrintsTheSummaryTable() {
         Path out = tmp.resolve("prepared");
@@ -49,6 +51,7 @@ class PrepareCliTest {
         }
     }
 
+    @Tag("fixtures")
     @Test
     void badOptionsAndBadDataAreOneLineErrors() throws Exception {
         CliRun usage = CliRun.of("prepare", "--input", devset(), "--format", "xml", "--tokenizer", "builtin:tiny-gpt2",
@@ -142,6 +145,7 @@ class PrepareCliTest {
      * Two JVMs, same seed: byte-identical shards and manifest. (Within one JVM this would hold even
      * without canonical Parquet footers, since enum hash codes only differ between JVMs.)
      */
+    @Tag("fixtures")
     @Test
     void sameSeedInTwoJvmsGivesByteIdenticalOutput() throws Exception {
         Path a = tmp.resolve("a");

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,6 +27,7 @@ import org.splitlora.testutil.Fixtures;
  * {@code prepare}: split vs centralized, FedAvg over identical clients, recovery from a failed
  * client task.
  */
+@Tag("fixtures")
 class FederationTest {
 
     @TempDir

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splitlora.cli.CliRun;
@@ -23,6 +24,7 @@ import org.splitlora.testutil.Fixtures;
  * cut down and fast ones up, aggregating blocks held at different depths and ranks, across a
  * checkpoint and resume.
  */
+@Tag("fixtures")
 class SplitFtTest {
 
     @TempDir

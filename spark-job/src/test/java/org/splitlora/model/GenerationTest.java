@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.splitlora.model.generate.GenerationConfig;
 import org.splitlora.model.generate.GenerationResult;
@@ -18,6 +19,7 @@ import org.splitlora.model.generate.Generator;
 import org.splitlora.testutil.Fixtures;
 
 /** Decoding strategies on the real stories260K model. */
+@Tag("fixtures")
 class GenerationTest {
 
     static NDManager root;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.splitlora.model.config.ModelConfig;
@@ -17,6 +18,7 @@ import org.splitlora.testutil.ReferenceSafetensors;
  * forward written from the HF semantics: learned positions, pre-LN blocks, Conv1D [in, out]
  * weights, fused q|k|v, gelu_new, causal softmax attention scaled by 1/√head_dim, tied head.
  */
+@Tag("fixtures")
 class Gpt2ReferenceTest {
 
     /** "<|endoftext|>The quick brown fox jumps over the lazy dog" in GPT-2 BPE. */
@@ -25,7 +27,7 @@ class Gpt2ReferenceTest {
     @ParameterizedTest
     @ValueSource(strings = {"tiny-gpt2", "tiny-gpt2-bf16"})
     void logitsFollowHfGpt2(String fixture) throws Exception {
-        Path dir = Fixtures.shared().resolve("hf").resolve(fixture);
+        Path dir = Fixtures.file("hf/" + fixture);
         ModelSource source = ModelSource.of(dir.toString());
         ModelConfig c = source.config();
         assertEquals(32, c.hiddenSize());

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -20,6 +21,7 @@ import org.splitlora.model.lora.LoraTarget;
 import org.splitlora.testutil.Fixtures;
 
 /** LoRA gradients vs finite differences, merged vs unmerged forward, split vs whole model. */
+@Tag("fixtures")
 class LoraNumericsTest {
 
     private static final LoraSpec ALL_TARGETS = LoraSpec.of(EnumSet.allOf(LoraTarget.class), 2, 4, 0.1);
@@ -79,7 +81,7 @@ class LoraNumericsTest {
     @ParameterizedTest
     @ValueSource(strings = {"stories260k", "tiny-gpt2"})
     void mergedEqualsUnmerged(String fixture) {
-        ModelSource source = ModelSource.of(Fixtures.shared().resolve("hf").resolve(fixture).toString());
+        ModelSource source = ModelSource.of(Fixtures.file("hf/" + fixture).toString());
         LoraSpec spec = fixture.equals("tiny-gpt2") ? GPT2_TARGETS : ALL_TARGETS;
         int[] ids = LoraTestSupport.sequences(Math.min(512, source.config().vocabSize()), 1, 11).get(0).inputIds();
         try (NDManager root = NDManager.newBaseManager();
@@ -102,7 +104,7 @@ class LoraNumericsTest {
     @ParameterizedTest
     @ValueSource(strings = {"stories260k", "tiny-gpt2"})
     void clientPlusServerEqualsWholeModelAtEveryCut(String fixture) {
-        ModelSource source = ModelSource.of(Fixtures.shared().resolve("hf").resolve(fixture).toString());
+        ModelSource source = ModelSource.of(Fixtures.file("hf/" + fixture).toString());
         LoraSpec spec = fixture.equals("tiny-gpt2") ? GPT2_TARGETS : ALL_TARGETS;
         int layers = source.config().numLayers();
         List<TokenizedExample> data = LoraTestSupport.sequences(Math.min(512, source.config().vocabSize()), 4, 14, 10, 7);

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splitlora.model.weights.HalfFloat;
@@ -22,6 +23,7 @@ import org.splitlora.model.weights.TensorDType;
 import org.splitlora.model.weights.SafetensorsWriter.Tensor;
 
 /** HF directory variants (shards, F16, the transformer. prefix) and the errors for bad ones. */
+@Tag("fixtures")
 class ModelLoadingTest {
 
     static final int[] IDS = {1, 403, 407, 261, 378, 429, 267, 409};

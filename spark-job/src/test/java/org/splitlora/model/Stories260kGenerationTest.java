@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.ndarray.NDManager;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 import org.splitlora.model.generate.GenerationConfig;
@@ -12,6 +13,7 @@ import org.splitlora.model.generate.Generator;
 import org.splitlora.testutil.Fixtures;
 
 /** The real pretrained stories260K Llama reproduces llama2.c's own expected greedy story. */
+@Tag("fixtures")
 class Stories260kGenerationTest {
 
     /** expected_stdout of karpathy/llama2.c test_all.py for run.c -t 0.0 -n 200 on this checkpoint. */

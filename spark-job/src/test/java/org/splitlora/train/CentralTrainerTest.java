@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.datasets.format.PromptCompletionFormat;
@@ -23,6 +24,7 @@ import org.splitlora.testutil.Fixtures;
 
 class CentralTrainerTest {
 
+    @Tag("fixtures")
     @Test
     void stories260kLearnsASmallTextSetAndIsDeterministic() {
         ModelSource source = ModelSource.of(Fixtures.stories260k().toString());

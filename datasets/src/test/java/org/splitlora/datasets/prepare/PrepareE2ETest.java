@@ -15,6 +15,7 @@ import java.util.TreeMap;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,12 +25,14 @@ import org.splitlora.datasets.partition.PartitionMethod;
 import org.splitlora.datasets.partition.PartitionSpec;
 import org.splitlora.datasets.source.SourceFormat;
 import org.splitlora.datasets.source.SourceOptions;
+import org.splitlora.datasets.testutil.Fixtures;
 import org.splitlora.datasets.tokenize.TokenizerSpec;
 
 /**
  * {@code prepare} on the real E2E training set: shards for 3 and 10 clients with every partitioner,
  * how non-IID the Dirichlet partitions are, and reproducibility from the seed.
  */
+@Tag("fixtures")
 class PrepareE2ETest {
 
     static SparkSession spark;
@@ -44,7 +47,7 @@ class PrepareE2ETest {
     }
 
     static Path trainset() {
-        return PrepareTestSupport.fixtures().resolve("e2e/trainset.csv");
+        return Fixtures.file("e2e/trainset.csv");
     }
 
     @ParameterizedTest
@@ -131,7 +134,7 @@ class PrepareE2ETest {
 
     @Test
     void sameSeedGivesByteIdenticalShardsAndOtherSeedsMoveExamples(@TempDir Path tmp) throws Exception {
-        String dev = PrepareTestSupport.fixtures().resolve("e2e/devset.csv").toString();
+        String dev = Fixtures.file("e2e/devset.csv").toString();
         Manifest a = prepare(tmp.resolve("a"), PartitionMethod.LENGTH_DIRICHLET, 0.5, 7, dev);
         Manifest b = prepare(tmp.resolve("b"), PartitionMethod.LENGTH_DIRICHLET, 0.5, 7, dev);
         Manifest c = prepare(tmp.resolve("c"), PartitionMethod.LENGTH_DIRICHLET, 0.5, 8, dev);

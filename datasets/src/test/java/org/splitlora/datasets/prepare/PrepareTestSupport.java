@@ -30,11 +30,6 @@ final class PrepareTestSupport {
                 .getOrCreate();
     }
 
-    static Path fixtures() {
-        String p = System.getProperty("splitlora.shared");
-        return Path.of(p == null ? "../../shared" : p).resolve("fixtures");
-    }
-
     static Manifest manifest(SparkSession spark, Path dir) throws IOException {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir.toUri());
         return Manifest.read(FileSystem.get(p.toUri(), spark.sparkContext().hadoopConfiguration()), p);

@@ -19,6 +19,7 @@ import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splitlora.cli.CliRun;
@@ -36,6 +37,7 @@ import org.splitlora.model.peft.PeftAdapter;
 import org.splitlora.testutil.Fixtures;
 
 /** Generation as a Spark job against the same generation in one process; the eval command on top. */
+@Tag("fixtures")
 class BatchGenerationTest {
 
     private static final String MODEL = Fixtures.stories260k().toString();

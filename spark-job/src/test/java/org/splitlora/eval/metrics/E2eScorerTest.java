@@ -2,8 +2,8 @@ package org.splitlora.eval.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.splitlora.testutil.Fixtures;
 
@@ -18,10 +18,10 @@ class E2eScorerTest {
     private static final double TOL = 1e-9;
 
     private static ScoringInput example() {
-        Path dir = Fixtures.shared().resolve("e2e-metrics");
-        return ScoringInput.read(dir.resolve("devel-conc.txt"), dir.resolve("baseline-output.txt"));
+        return ScoringInput.read(Fixtures.file("e2e-metrics/devel-conc.txt"), Fixtures.file("e2e-metrics/baseline-output.txt"));
     }
 
+    @Tag("fixtures")
     @Test
     void officialExampleInputs() {
         ScoringInput in = example();
@@ -34,6 +34,7 @@ class E2eScorerTest {
         assertEquals(2.303943135258847, s.cider(), TOL);
     }
 
+    @Tag("fixtures")
     @Test
     void firstReferenceAsOutput() {
         ScoringInput in = example();
@@ -56,6 +57,7 @@ class E2eScorerTest {
         assertEquals(1 - 0.6 * Math.pow(10.0 / words, 0.2), s.meteor(), TOL);
     }
 
+    @Tag("fixtures")
     @Test
     void lowerCasingChangesNothing() {
         ScoringInput in = example();

@@ -16,17 +16,19 @@ import java.util.List;
 import java.util.Set;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.splitlora.testutil.Fixtures;
 
 /** Our PTB tokenization against Stanford CoreNLP 3.4.1's, the one the COCO caption scorer runs. */
 class PtbTokenizerTest {
 
+    @Tag("fixtures")
     @Test
     void matchesCoreNlpOnEveryE2eReference() throws Exception {
         Set<String> refs = new LinkedHashSet<>();
         for (String f : List.of("trainset.csv", "devset.csv", "testset_w_refs.csv")) {
-            try (Reader r = Files.newBufferedReader(Fixtures.shared().resolve("e2e").resolve(f), StandardCharsets.UTF_8)) {
+            try (Reader r = Files.newBufferedReader(Fixtures.file("e2e/" + f), StandardCharsets.UTF_8)) {
                 for (CSVRecord row : CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).get().parse(r)) {
                     refs.add(row.get("ref").strip().replace('\n', ' '));
                 }

@@ -13,6 +13,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splitlora.model.BuiltinModels;
@@ -52,6 +53,7 @@ class PeftAdapterTest {
         assertEquals(Set.of("attn.c_attn", "attn.c_proj", "mlp.c_proj"), targets(cfg));
     }
 
+    @Tag("fixtures")
     @Test
     void llamaWithPerLayerRanksRoundTripsToTheSameLogits() throws IOException {
         ModelSource source = ModelSource.of(Fixtures.stories260k().toString());
