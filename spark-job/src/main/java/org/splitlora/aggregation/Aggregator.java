@@ -17,8 +17,19 @@ import org.splitlora.model.lora.LoraSpec;
  */
 public interface Aggregator {
 
-    /** A set of adapters (any range of layers) and its weight; {@code who} names it in errors. */
-    record Holder(String who, double weight, Map<String, float[]> lora) {}
+    /**
+     * A set of adapters (any range of layers) and its weight; {@code who} names it in errors. A
+     * {@link Role#SERVER} holder is a split-server unit, trained by the server's own optimizer.
+     */
+    record Holder(String who, double weight, Map<String, float[]> lora, Role role) {}
+
+    enum Role { CLIENT, SERVER }
+
+    /**
+     * The round being aggregated: the model, the seed for fresh directions, and the global steps
+     * it covered, [firstStep, firstStep + steps) of {@code totalSteps}.
+     */
+    record Round(ModelConfig model, long seed, int firstStep, int steps, int totalSteps) {}
 
     /** Adapter values, and the largest relative Frobenius error a change to fewer ranks made. */
     record Result(Map<String, float[]> adapters, double truncationError) {}
@@ -28,11 +39,8 @@ public interface Aggregator {
         return BlockAggregation.toSpec(global, spec, from, to, config, seed);
     }
 
-    /**
-     * The next global adapters from this round's holders; a block no one held keeps its value in
-     * {@code previous}. {@code seed} fills directions an aggregate leaves empty.
-     */
-    Result aggregate(List<Holder> holders, Map<String, float[]> previous, ModelConfig config, long seed);
+    /** The next global adapters from this round's holders; a block no one held keeps its value in {@code previous}. */
+    Result aggregate(List<Holder> holders, Map<String, float[]> previous, Round round);
 
     /** What must survive a checkpoint for the next {@link #aggregate} to be exact (nothing by default). */
     default Map<String, float[]> state() {

@@ -19,6 +19,7 @@ public final class Aggregators {
         BY_NAME.put("fedavg-svd", s -> new DeltaAverage());
         BY_NAME.put("nested", s -> new NestedRankAverage());
         BY_NAME.put("fedadam", FedAdam::new);
+        BY_NAME.put("server-adamw", ServerAdamW::new);
     }
 
     private Aggregators() {}

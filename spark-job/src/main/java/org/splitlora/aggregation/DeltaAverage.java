@@ -2,7 +2,6 @@ package org.splitlora.aggregation;
 
 import java.util.List;
 import java.util.Map;
-import org.splitlora.model.config.ModelConfig;
 
 /**
  * {@code fedavg-svd}: the weighted mean of the updates B·A, re-factored by truncated SVD to the
@@ -11,8 +10,8 @@ import org.splitlora.model.config.ModelConfig;
 final class DeltaAverage implements Aggregator {
 
     @Override
-    public Result aggregate(List<Holder> holders, Map<String, float[]> previous, ModelConfig config, long seed) {
-        return BlockAggregation.perBlock(holders, previous, config,
-                (base, having, unused, io, out) -> BlockAggregation.averageDeltas(base, having, io, seed, out));
+    public Result aggregate(List<Holder> holders, Map<String, float[]> previous, Round round) {
+        return BlockAggregation.perBlock(holders, previous, round.model(),
+                (base, having, unused, io, out) -> BlockAggregation.averageDeltas(base, having, io, round.seed(), out));
     }
 }

@@ -2,7 +2,6 @@ package org.splitlora.aggregation;
 
 import java.util.List;
 import java.util.Map;
-import org.splitlora.model.config.ModelConfig;
 
 /**
  * {@code fedavg}: holders of one rank average A and B separately (SplitLoRA, FedLoRA); holders of
@@ -11,9 +10,9 @@ import org.splitlora.model.config.ModelConfig;
 final class FactorAverage implements Aggregator {
 
     @Override
-    public Result aggregate(List<Holder> holders, Map<String, float[]> previous, ModelConfig config, long seed) {
-        return BlockAggregation.perBlock(holders, previous, config, (base, having, unused, io, out) -> BlockAggregation.sameRank(having, base, io)
+    public Result aggregate(List<Holder> holders, Map<String, float[]> previous, Round round) {
+        return BlockAggregation.perBlock(holders, previous, round.model(), (base, having, unused, io, out) -> BlockAggregation.sameRank(having, base, io)
                 ? BlockAggregation.averageFactors(base, having, out)
-                : BlockAggregation.averageDeltas(base, having, io, seed, out));
+                : BlockAggregation.averageDeltas(base, having, io, round.seed(), out));
     }
 }

@@ -3,14 +3,15 @@ package org.splitlora.aggregation;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.splitlora.model.config.ModelConfig;
+import java.util.Set;
 
 /**
  * {@code fedadam}: a server optimizer over rounds (Reddi et al. 2021, "Adaptive Federated
  * Optimization", Algorithm 2). The pseudo-gradient of a tensor is Δ = fedavg(holders) − previous;
- * the server keeps Adam moments m, v of Δ and moves the global adapters by lr·m/(√v + τ). A block
- * no one held this round is left as it was, its moments too. A tensor whose shape changes (a
- * block's rank moved) takes the average as it is and starts its moments over.
+ * the server keeps Adam moments m, v of Δ and moves the global adapters by lr·m/(√v + τ). Tensors
+ * that are not federated this round (see {@link ServerOptimizer#federatedTensors}) take the average
+ * without a step, their moments untouched; a tensor whose shape changes (a block's rank moved)
+ * takes the average and starts its moments over.
  *
  * <p>Settings: {@code federation.fedadam.lr | beta1 | beta2 | tau}. The moments are the state
  * checkpointed with the run.
@@ -33,18 +34,15 @@ final class FedAdam implements Aggregator {
     }
 
     @Override
-    public Result aggregate(List<Holder> holders, Map<String, float[]> previous, ModelConfig config, long seed) {
-        Result mean = average.aggregate(holders, previous, config, seed);
-        Map<String, float[]> held = new TreeMap<>();
-        for (Holder h : holders) {
-            held.putAll(h.lora());
-        }
+    public Result aggregate(List<Holder> holders, Map<String, float[]> previous, Round round) {
+        Result mean = average.aggregate(holders, previous, round);
+        Set<String> federated = ServerOptimizer.federatedTensors(holders);
         Map<String, float[]> out = new TreeMap<>();
         for (Map.Entry<String, float[]> e : mean.adapters().entrySet()) {
             String key = e.getKey();
             float[] avg = e.getValue();
             float[] prev = previous.get(key);
-            if (!held.containsKey(key)) {
+            if (!federated.contains(key)) {
                 out.put(key, avg);
             } else if (prev == null || prev.length != avg.length) {
                 m.remove(key);

@@ -54,8 +54,8 @@ final class NestedRankAverage implements Aggregator {
     }
 
     @Override
-    public Result aggregate(List<Holder> holders, Map<String, float[]> previous, ModelConfig config, long seed) {
-        return BlockAggregation.perBlock(holders, previous, config, (base, having, before, io, out) -> {
+    public Result aggregate(List<Holder> holders, Map<String, float[]> previous, Round round) {
+        return BlockAggregation.perBlock(holders, previous, round.model(), (base, having, before, io, out) -> {
             int rank = 0;
             for (Holder h : having) {
                 rank = Math.max(rank, BlockAggregation.rankOf(h, base, io));

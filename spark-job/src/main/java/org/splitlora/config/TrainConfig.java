@@ -26,6 +26,7 @@ import org.splitlora.model.lora.LoraTarget;
 import org.splitlora.split.ActivationPrivacy;
 import org.splitlora.split.ServerVersion;
 import org.splitlora.split.WireDtype;
+import org.splitlora.train.ClientOptimizer;
 import org.splitlora.train.OptimizerConfig;
 
 /**
@@ -63,12 +64,15 @@ public record TrainConfig(
 
     public enum OptimizerState { KEEP, RESET }
 
+    public enum ClientOptimizerKind { ADAMW, SGD }
+
     /**
      * {@code aggregation} names an {@link Aggregator} (see {@link Aggregators}); its own keys,
      * {@code federation.NAME.*}, were checked when the config loaded.
      */
     public record Federation(int clientsPerRound, double clientFraction, String aggregation, Weighting weighting,
-                             OptimizerState optimizerState, AggregatorSettings aggregatorSettings) {
+                             OptimizerState optimizerState, AggregatorSettings aggregatorSettings,
+                             ClientOptimizer clientOptimizer) {
         /** A fresh aggregator for a run (aggregators may keep state across rounds). */
         public Aggregator newAggregator() {
             return Aggregators.of(aggregation, aggregatorSettings);
@@ -254,11 +258,12 @@ public record TrainConfig(
         double fraction = c.getDouble("federation.clientFraction");
         k.check(fraction > 0 && fraction <= 1, "federation.clientFraction", "must be in (0, 1], got " + fraction);
         String aggregation = c.getString("federation.aggregation");
-        AggregatorSettings aggregatorSettings = k.under("federation." + aggregation + ".");
+        AggregatorSettings aggregatorSettings = k.under("federation." + aggregation + ".", optim);
         k.parse("federation.aggregation", () -> Aggregators.of(aggregation, aggregatorSettings));
         Federation fed = new Federation(k.atLeast("federation.clientsPerRound", 0), fraction, aggregation,
                 k.choice("federation.weighting", Weighting.class), k.choice("federation.optimizerState", OptimizerState.class),
-                aggregatorSettings);
+                aggregatorSettings, new ClientOptimizer(k.choice("federation.clientOptimizer", ClientOptimizerKind.class)
+                        == ClientOptimizerKind.SGD, k.positive("federation.clientLr")));
 
         int cut = k.integer("split.cut");
         k.check(!(mode.split() || cutRank > 0) || (cut >= 1 && cut < modelConfig.numLayers()), "split.cut",
@@ -418,15 +423,23 @@ public record TrainConfig(
         }
 
         /** The keys under {@code prefix} as an aggregator's settings. */
-        AggregatorSettings under(String prefix) {
-            return (key, min, minOpen, max, maxOpen) -> {
-                String full = prefix + key;
-                check(c.hasPath(full), full, "is missing (an aggregator's settings need a default in defaults.conf)");
-                double v = c.getDouble(full);
-                boolean ok = (minOpen ? v > min : v >= min) && (maxOpen ? v < max : v <= max);
-                check(ok, full, "must be in " + (minOpen ? "(" : "[") + min + ", "
-                        + (max == Double.MAX_VALUE ? "∞" : String.valueOf(max)) + (maxOpen ? ")" : "]") + ", got " + v);
-                return v;
+        AggregatorSettings under(String prefix, OptimizerConfig optimizer) {
+            return new AggregatorSettings() {
+                @Override
+                public double number(String key, double min, boolean minOpen, double max, boolean maxOpen) {
+                    String full = prefix + key;
+                    check(c.hasPath(full), full, "is missing (an aggregator's settings need a default in defaults.conf)");
+                    double v = c.getDouble(full);
+                    boolean ok = (minOpen ? v > min : v >= min) && (maxOpen ? v < max : v <= max);
+                    check(ok, full, "must be in " + (minOpen ? "(" : "[") + min + ", "
+                            + (max == Double.MAX_VALUE ? "∞" : String.valueOf(max)) + (maxOpen ? ")" : "]") + ", got " + v);
+                    return v;
+                }
+
+                @Override
+                public OptimizerConfig runOptimizer() {
+                    return optimizer;
+                }
             };
         }
 

@@ -18,6 +18,7 @@ import org.splitlora.split.SplitClient;
 import org.splitlora.train.AdamW;
 import org.splitlora.train.BatchStep;
 import org.splitlora.train.LocalBatchStep;
+import org.splitlora.train.LocalOptimizer;
 import org.splitlora.train.LocalSteps;
 import org.splitlora.train.SimulatedSpeed;
 import scala.Tuple2;
@@ -77,7 +78,7 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
         long seed = ClientSeeds.of(p.seed(), client);
         try (NDManager m = NDManager.newBaseManager();
              LoraAdapters lora = LoraAdapters.fromFloats(m, config, start.spec(), 0, layers, start.lora());
-             AdamW opt = new AdamW(lora.parameters(), p.optimizer(), lora.manager())) {
+             LocalOptimizer opt = p.clientOptimizer().create(lora.parameters(), p.optimizer(), lora.manager())) {
             AdamW.State state = p.optimizerStates().get(client);
             if (state != null) {
                 opt.restore(state);
@@ -91,7 +92,7 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
                         : new SplitBatchStep(model, lora, p.microBatchSize(), seed, link, new SplitBatchStep.Route(
                                 p.runId(), client, p.round(), attempt, p.server().dtype(), p.server().privacy()),
                                 p.speeds().getOrDefault(client, SimulatedSpeed.FULL));
-                BatchStep.StepLoss sum = steps.run(step, opt, p.optimizer(), p.firstStep(), p.localSteps(), p.totalSteps(),
+                BatchStep.StepLoss sum = steps.run(step, opt, p.firstStep(), p.localSteps(), p.totalSteps(),
                         s -> FaultInjection.check(p.round(), client, s, attempt));
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 return new ClientUpdate(client, layers, start.spec().rank(layers - 1), lora.toFloats(), opt.state(), examples.size(), p.localSteps(), sum.loss(),

@@ -275,7 +275,7 @@ public final class RoundDriver implements AutoCloseable {
         List<Aggregator.Holder> holders = new ArrayList<>();
         for (ClientUpdate u : updates) {
             weights.put(u.clientId(), FedAvg.weight(u, cfg.federation().weighting()));
-            holders.add(new Aggregator.Holder("client " + u.clientId(), weights.get(u.clientId()), u.lora()));
+            holders.add(new Aggregator.Holder("client " + u.clientId(), weights.get(u.clientId()), u.lora(), Aggregator.Role.CLIENT));
         }
         if (server != null) {
             server.endRound();
@@ -284,11 +284,12 @@ public final class RoundDriver implements AutoCloseable {
                 // a server unit stands for the clients whose rows it ran
                 double w = unit.clients().stream().mapToDouble(c -> weights.getOrDefault(c, 0.0)).sum();
                 if (w > 0) {
-                    holders.add(new Aggregator.Holder("server " + name + " " + unit.clients(), w, unit.lora()));
+                    holders.add(new Aggregator.Holder("server " + name + " " + unit.clients(), w, unit.lora(), Aggregator.Role.SERVER));
                 }
             });
         }
-        Aggregator.Result agg = aggregator.aggregate(holders, global, config, seed);
+        Aggregator.Result agg = aggregator.aggregate(holders, global,
+                new Aggregator.Round(config, seed, first, cfg.train().localSteps(), totalSteps));
         global = agg.adapters();
         remember(updates);
         return new Aggregate(updates, serverState, startTruncation[0], agg.truncationError());
@@ -320,7 +321,8 @@ public final class RoundDriver implements AutoCloseable {
         for (int c : layers.keySet()) {
             speeds.put(c, new SimulatedSpeed(cfg.clientSpeed(c)));
         }
-        return new RoundPlan(runId, cfg.mode(), cfg.model(), layers, starts, speeds, cfg.optimizer(), cfg.train().batchSize(),
+        return new RoundPlan(runId, cfg.mode(), cfg.model(), layers, starts, speeds, cfg.optimizer(), cfg.federation().clientOptimizer(),
+                cfg.train().batchSize(),
                 cfg.train().microBatchSize(), cfg.train().labelSmoothing(), cfg.seed(), round, firstStep,
                 cfg.train().localSteps(), totalSteps, Map.copyOf(optimizerStates), Map.copyOf(batchesDone), endpoint);
     }
@@ -418,7 +420,7 @@ public final class RoundDriver implements AutoCloseable {
         Aggregate round(int round) {
             long t0 = System.nanoTime();
             BatchStep step = new LocalBatchStep(wholeModel, lora, cfg.train().microBatchSize(), cfg.train().labelSmoothing(), seed);
-            BatchStep.StepLoss sum = steps.run(step, opt, cfg.optimizer(), round * cfg.train().localSteps(),
+            BatchStep.StepLoss sum = steps.run(step, opt, round * cfg.train().localSteps(),
                     cfg.train().localSteps(), totalSteps, s -> { });
             global = lora.toFloats();
             double seconds = (System.nanoTime() - t0) / 1e9;

@@ -5,6 +5,7 @@ import java.util.Map;
 import org.splitlora.config.RunMode;
 import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.train.AdamW;
+import org.splitlora.train.ClientOptimizer;
 import org.splitlora.train.OptimizerConfig;
 import org.splitlora.train.SimulatedSpeed;
 
@@ -25,6 +26,7 @@ public record RoundPlan(
         Map<Integer, SegmentStart> starts,
         Map<Integer, SimulatedSpeed> speeds,
         OptimizerConfig optimizer,
+        ClientOptimizer clientOptimizer,
         int batchSize,
         int microBatchSize,
         double labelSmoothing,

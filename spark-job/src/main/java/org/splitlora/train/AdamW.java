@@ -14,7 +14,7 @@ import org.splitlora.model.nn.Torch;
  * arrays this class owns and frees (DJL's Adam leaks its state, DJL-NOTES trap 3). Gradients are
  * read from the parameters' .grad, clipped by global norm, and zeroed after each step.
  */
-public final class AdamW implements AutoCloseable {
+public final class AdamW implements LocalOptimizer {
 
     private final List<NDArray> params;
     private final OptimizerConfig config;
@@ -31,6 +31,12 @@ public final class AdamW implements AutoCloseable {
             m.add(state.zeros(p.getShape()));
             v.add(state.zeros(p.getShape()));
         }
+    }
+
+    /** One step at the schedule's learning rate for global step {@code step} of {@code totalSteps}. */
+    @Override
+    public double step(int step, int totalSteps) {
+        return step(config.lrAt(step, totalSteps));
     }
 
     /**
@@ -114,6 +120,7 @@ public final class AdamW implements AutoCloseable {
     }
 
     /** Moments and step count, to checkpoint or to carry a client's optimizer across rounds. */
+    @Override
     public State state() {
         List<float[]> ms = new ArrayList<>(m.size());
         List<float[]> vs = new ArrayList<>(v.size());
@@ -125,6 +132,7 @@ public final class AdamW implements AutoCloseable {
     }
 
     /** Restores a {@link #state()} taken from an optimizer over parameters of the same shapes. */
+    @Override
     public void restore(State s) {
         if (s.m().size() != m.size()) {
             throw new IllegalArgumentException("optimizer state has " + s.m().size() + " tensors, expected " + m.size());

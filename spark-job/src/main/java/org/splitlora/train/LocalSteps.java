@@ -34,17 +34,17 @@ public final class LocalSteps {
     }
 
     /**
-     * Global steps [firstStep, firstStep + count): a batch, forward and backward, one AdamW step.
-     * {@code beforeStep} sees each local step index first. Returns the summed loss and tokens.
+     * Global steps [firstStep, firstStep + count): a batch, forward and backward, one optimizer
+     * step. {@code beforeStep} sees each local step index first. Returns the summed loss and tokens.
      */
-    public BatchStep.StepLoss run(BatchStep step, AdamW optimizer, OptimizerConfig optim, int firstStep, int count,
-                                  int totalSteps, IntConsumer beforeStep) {
+    public BatchStep.StepLoss run(BatchStep step, LocalOptimizer optimizer, int firstStep, int count, int totalSteps,
+                                  IntConsumer beforeStep) {
         double loss = 0;
         long tokens = 0;
         for (int s = 0; s < count; s++) {
             beforeStep.accept(s);
             BatchStep.StepLoss r = step.run(nextBatch(), firstStep + s);
-            optimizer.step(optim.lrAt(firstStep + s, totalSteps));
+            optimizer.step(firstStep + s, totalSteps);
             loss += r.loss();
             tokens += r.tokens();
         }
