@@ -40,8 +40,8 @@ public final class SelfAttention {
         NDArray kh = k.forward(x, ctx).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
         NDArray vh = v.forward(x, ctx).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
         if (rope != null) {
-            qh = rope.apply(qh, ctx.positions());
-            kh = rope.apply(kh, ctx.positions());
+            qh = rope.apply(qh, ctx);
+            kh = rope.apply(kh, ctx);
         }
         if (ctx.cache() != null) {
             NDArray[] kv = ctx.cache().append(layer, kh, vh);

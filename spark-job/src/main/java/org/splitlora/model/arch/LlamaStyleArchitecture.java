@@ -1,0 +1,129 @@
+package org.splitlora.model.arch;
+
+import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.splitlora.model.config.ModelConfig;
+import org.splitlora.model.config.RopeScaling;
+import org.splitlora.model.lora.LoraTarget;
+import org.splitlora.model.nn.DecoderBlock;
+import org.splitlora.model.nn.Linear;
+import org.splitlora.model.nn.Mlp;
+import org.splitlora.model.nn.Norm;
+import org.splitlora.model.nn.PreNormBlock;
+import org.splitlora.model.nn.Rope;
+import org.splitlora.model.nn.SelfAttention;
+
+/**
+ * The decoder of HF's LlamaForCausalLM, which Mistral and Qwen derive from: RMSNorm before
+ * attention and MLP, RoPE ({@code rotate_half}), grouped-query attention, a gated MLP
+ * ({@code down(act(gate x) · up x)}), {@code model.layers.N.self_attn.q_proj}-style names.
+ * Families differ in which projections have a bias and in the config keys they read.
+ */
+abstract class LlamaStyleArchitecture implements Architecture {
+
+    private static final Pattern ROTARY_BUFFERS = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq");
+
+    /** The projections with a bias, from the family's config keys. */
+    abstract Set<LoraTarget> biasedProjections(HfConfigJson j);
+
+    /** head_dim when config.json has none. */
+    int defaultHeadDim(int hidden, int heads) {
+        return hidden / heads;
+    }
+
+    /** max_position_embeddings when config.json has none (the family's HF default). */
+    abstract int defaultMaxPositions();
+
+    @Override
+    public ModelConfig parse(HfConfigJson j) {
+        int d = j.integer("hidden_size");
+        int heads = j.integer("num_attention_heads");
+        int kv = j.integer("num_key_value_heads", heads);
+        int headDim = j.integer("head_dim", defaultHeadDim(d, heads));
+        double scale = 1;
+        HfConfigJson rs = j.object("rope_scaling");
+        RopeScaling scaling = new RopeScaling.None();
+        if (rs != null) {
+            String kind = rs.string("rope_type", rs.string("type", "?"));
+            if (!kind.equals("linear") && !kind.equals("default")) {
+                throw new IllegalArgumentException("rope_scaling type '" + kind + "' is not supported (linear only)");
+            }
+            if (kind.equals("linear")) {
+                scaling = new RopeScaling.Linear(rs.number("factor"));
+            }
+        }
+        ModelConfig.Rope rope = new ModelConfig.Rope(j.number("rope_theta", 10000), scaling);
+        return new ModelConfig(this, j.integer("vocab_size"), d, j.integer("num_hidden_layers"), heads, kv, headDim,
+                j.integer("intermediate_size"), j.integer("max_position_embeddings", defaultMaxPositions()),
+                j.number("rms_norm_eps", 1e-6), rope, ModelConfig.Activation.fromHf(j.string("hidden_act", "silu")),
+                biasedProjections(j), j.bool("tie_word_embeddings", false),
+                j.tokenId("bos_token_id", 1), j.tokenId("eos_token_id", 2));
+    }
+
+    @Override
+    public Set<LoraTarget> loraTargets() {
+        return EnumSet.allOf(LoraTarget.class);
+    }
+
+    @Override
+    public Projection projection(ModelConfig c, int layer, LoraTarget t) {
+        int d = c.hiddenSize();
+        int q = c.numHeads() * c.headDim();
+        int kv = c.numKvHeads() * c.headDim();
+        int ff = c.intermediateSize();
+        String p = "model.layers." + layer + ".";
+        boolean bias = c.biasedProjections().contains(t);
+        return switch (t) {
+            case Q -> Projection.linear(p + "self_attn.q_proj", "q_proj", q, d, bias);
+            case K -> Projection.linear(p + "self_attn.k_proj", "k_proj", kv, d, bias);
+            case V -> Projection.linear(p + "self_attn.v_proj", "v_proj", kv, d, bias);
+            case O -> Projection.linear(p + "self_attn.o_proj", "o_proj", d, q, bias);
+            case GATE -> Projection.linear(p + "mlp.gate_proj", "gate_proj", ff, d, bias);
+            case UP -> Projection.linear(p + "mlp.up_proj", "up_proj", ff, d, bias);
+            case DOWN -> Projection.linear(p + "mlp.down_proj", "down_proj", d, ff, bias);
+        };
+    }
+
+    @Override
+    public String tokenEmbeddingName() {
+        return "model.embed_tokens.weight";
+    }
+
+    @Override
+    public boolean isBuffer(String storedName) {
+        return ROTARY_BUFFERS.matcher(storedName).matches();
+    }
+
+    @Override
+    public NDArray positionEmbedding(ModelWeights w, ModelConfig c) {
+        return null;
+    }
+
+    @Override
+    public List<DecoderBlock> blocks(ModelWeights w, ModelConfig c, int from, int to) {
+        List<DecoderBlock> out = new ArrayList<>();
+        Rope rope = from == to ? null : new Rope(w.manager(), c.headDim(), c.maxPositions(), c.rope());
+        for (int l = from; l < to; l++) {
+            String p = "model.layers." + l + ".";
+            SelfAttention attn = new SelfAttention(l, w.projection(l, LoraTarget.Q), w.projection(l, LoraTarget.K),
+                    w.projection(l, LoraTarget.V), w.projection(l, LoraTarget.O), c.numHeads(), c.numKvHeads(), c.headDim(), rope);
+            Linear gate = w.projection(l, LoraTarget.GATE);
+            Mlp mlp = new Mlp(gate, w.projection(l, LoraTarget.UP), w.projection(l, LoraTarget.DOWN), c.activation());
+            out.add(new PreNormBlock(rmsNorm(w, c, p + "input_layernorm"), attn, rmsNorm(w, c, p + "post_attention_layernorm"), mlp));
+        }
+        return out;
+    }
+
+    @Override
+    public Norm finalNorm(ModelWeights w, ModelConfig c) {
+        return rmsNorm(w, c, "model.norm");
+    }
+
+    static Norm rmsNorm(ModelWeights w, ModelConfig c, String module) {
+        return Norm.rmsNorm(w.tensor(module + ".weight", c.hiddenSize()), c.normEps());
+    }
+}
