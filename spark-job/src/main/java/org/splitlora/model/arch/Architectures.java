@@ -29,12 +29,14 @@ public final class Architectures {
         return a;
     }
 
-    /** Reads a config.json object by its model_type's architecture. */
+    /** Reads a config.json object by its model_type's architecture; a key no one read is refused by name. */
     public static ModelConfig parse(HfConfigJson config) {
         String type = config.string("model_type", null);
         if (type == null) {
             throw new IllegalArgumentException("no model_type");
         }
-        return forModelType(type).parse(config);
+        ModelConfig c = forModelType(type).parse(config);
+        config.finish("for model_type '" + type + "'");
+        return c;
     }
 }

@@ -78,6 +78,16 @@ public final class HfConfigJson {
         return e == null ? def : asInt(key, e);
     }
 
+    /**
+     * An integer that HF distinguishes absent from null for: {@code ifAbsent} when the key is not
+     * there, null when it is null (e.g. Mistral's sliding_window: absent = 4096, null = none).
+     */
+    public Integer integerOrNull(String key, Integer ifAbsent) {
+        boolean present = json.has(key);
+        JsonElement e = take(key);
+        return !present ? ifAbsent : e == null ? null : asInt(key, e);
+    }
+
     public double number(String key) {
         JsonElement e = take(key);
         if (e == null) {

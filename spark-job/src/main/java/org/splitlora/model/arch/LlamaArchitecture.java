@@ -23,6 +23,12 @@ final class LlamaArchitecture extends LlamaStyleArchitecture {
     }
 
     @Override
+    void readFamilyKeys(HfConfigJson j) {
+        // pretraining_tp > 1 makes HF slice each matmul into that many parts: the same product
+        j.known("pretraining_tp");
+    }
+
+    @Override
     Set<LoraTarget> biasedProjections(HfConfigJson j) {
         Set<LoraTarget> out = EnumSet.noneOf(LoraTarget.class);
         if (j.bool("attention_bias", false)) {

@@ -38,30 +38,66 @@ abstract class LlamaStyleArchitecture implements Architecture {
     /** max_position_embeddings when config.json has none (the family's HF default). */
     abstract int defaultMaxPositions();
 
+    /** Reads the family's own keys; each key read or declared known here is no longer refused. */
+    void readFamilyKeys(HfConfigJson j) {}
+
     @Override
     public ModelConfig parse(HfConfigJson j) {
         int d = j.integer("hidden_size");
         int heads = j.integer("num_attention_heads");
         int kv = j.integer("num_key_value_heads", heads);
         int headDim = j.integer("head_dim", defaultHeadDim(d, heads));
-        double scale = 1;
-        HfConfigJson rs = j.object("rope_scaling");
-        RopeScaling scaling = new RopeScaling.None();
-        if (rs != null) {
-            String kind = rs.string("rope_type", rs.string("type", "?"));
-            if (!kind.equals("linear") && !kind.equals("default")) {
-                throw new IllegalArgumentException("rope_scaling type '" + kind + "' is not supported (linear only)");
-            }
-            if (kind.equals("linear")) {
-                scaling = new RopeScaling.Linear(rs.number("factor"));
-            }
-        }
-        ModelConfig.Rope rope = new ModelConfig.Rope(j.number("rope_theta", 10000), scaling);
+        int maxPositions = j.integer("max_position_embeddings", defaultMaxPositions());
+        // dropout of the frozen model is not applied (LoRA dropout is)
+        j.known("attention_dropout");
+        readFamilyKeys(j);
         return new ModelConfig(this, j.integer("vocab_size"), d, j.integer("num_hidden_layers"), heads, kv, headDim,
-                j.integer("intermediate_size"), j.integer("max_position_embeddings", defaultMaxPositions()),
-                j.number("rms_norm_eps", 1e-6), rope, ModelConfig.Activation.fromHf(j.string("hidden_act", "silu")),
-                biasedProjections(j), j.bool("tie_word_embeddings", false),
-                j.tokenId("bos_token_id", 1), j.tokenId("eos_token_id", 2));
+                j.integer("intermediate_size"), maxPositions, j.number("rms_norm_eps", 1e-6), rope(j, maxPositions),
+                ModelConfig.Activation.fromHf(j.string("hidden_act", "silu")), biasedProjections(j),
+                j.bool("tie_word_embeddings", false), j.tokenId("bos_token_id", 1), j.tokenId("eos_token_id", 2));
+    }
+
+    /**
+     * RoPE from {@code rope_theta} and {@code rope_scaling} (transformers 4) or
+     * {@code rope_parameters} (transformers 5, theta inside): types default, linear, dynamic,
+     * llama3; any other type or key is refused.
+     */
+    static ModelConfig.Rope rope(HfConfigJson j, int maxPositions) {
+        HfConfigJson parameters = j.object("rope_parameters");
+        HfConfigJson legacy = j.object("rope_scaling");
+        if (parameters != null && legacy != null) {
+            throw new IllegalArgumentException("keys 'rope_parameters' and 'rope_scaling' are both set; use one");
+        }
+        double theta = j.number("rope_theta", 10000);
+        HfConfigJson r = parameters != null ? parameters : legacy;
+        if (r == null) {
+            return new ModelConfig.Rope(theta, new RopeScaling.None());
+        }
+        String name = parameters != null ? "rope_parameters" : "rope_scaling";
+        if (parameters != null) {
+            theta = r.number("rope_theta", theta);
+        }
+        String legacyType = r.string("type", null);
+        String type = r.string("rope_type", legacyType == null ? "default" : legacyType);
+        RopeScaling scaling = switch (type) {
+            case "default" -> new RopeScaling.None();
+            case "linear" -> new RopeScaling.Linear(r.number("factor"));
+            case "dynamic" -> {
+                int original = r.integer("original_max_position_embeddings", maxPositions);
+                if (original != maxPositions) {
+                    // HF's dynamic RoPE scales from max_position_embeddings and leaves this key unused
+                    throw new IllegalArgumentException("key '" + name + ".original_max_position_embeddings' (" + original
+                            + ") must equal max_position_embeddings (" + maxPositions + ") for rope type 'dynamic'");
+                }
+                yield new RopeScaling.DynamicNtk(r.number("factor"));
+            }
+            case "llama3" -> new RopeScaling.Llama3(r.number("factor"), r.number("low_freq_factor"),
+                    r.number("high_freq_factor"), r.integer("original_max_position_embeddings"));
+            default -> throw new IllegalArgumentException("key '" + name + ".rope_type' = '" + type
+                    + "' is not supported (supported: default, linear, dynamic, llama3)");
+        };
+        r.finish("for rope type '" + type + "'");
+        return new ModelConfig.Rope(theta, scaling);
     }
 
     @Override

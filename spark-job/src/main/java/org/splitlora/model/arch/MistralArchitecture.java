@@ -21,6 +21,15 @@ final class MistralArchitecture extends LlamaStyleArchitecture {
         return 4096 * 32;
     }
 
+    /** Mistral's sliding window: 4096 when the key is absent (HF's default), none when null. */
+    @Override
+    void readFamilyKeys(HfConfigJson j) {
+        Integer window = j.integerOrNull("sliding_window", 4096);
+        if (window != null) {
+            throw new IllegalArgumentException("key 'sliding_window' = " + window + ": sliding-window attention is not supported");
+        }
+    }
+
     @Override
     Set<LoraTarget> biasedProjections(HfConfigJson j) {
         return Set.of();

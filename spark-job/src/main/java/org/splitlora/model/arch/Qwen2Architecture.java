@@ -22,6 +22,15 @@ final class Qwen2Architecture extends LlamaStyleArchitecture {
         return 32768;
     }
 
+    /** Qwen2 applies sliding_window only with use_sliding_window. */
+    @Override
+    void readFamilyKeys(HfConfigJson j) {
+        if (j.bool("use_sliding_window", false)) {
+            throw new IllegalArgumentException("key 'use_sliding_window' = true: sliding-window attention is not supported");
+        }
+        j.known("sliding_window", "max_window_layers", "layer_types");
+    }
+
     @Override
     Set<LoraTarget> biasedProjections(HfConfigJson j) {
         return EnumSet.of(LoraTarget.Q, LoraTarget.K, LoraTarget.V);

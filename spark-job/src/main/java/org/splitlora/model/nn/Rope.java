@@ -22,6 +22,8 @@ public final class Rope {
 
     private final int headDim;
     private final int half;
+    private final ModelConfig.Rope rope;
+    private final int maxPositions;
     private final NDArray cos;
     private final NDArray sin;
 
@@ -29,11 +31,26 @@ public final class Rope {
     public Rope(NDManager manager, int headDim, int maxPositions, ModelConfig.Rope rope) {
         this.headDim = headDim;
         this.half = headDim / 2;
+        this.rope = rope;
+        this.maxPositions = maxPositions;
         double[] invFreq = rope.scaling().inverseFrequencies(rope.theta(), headDim, maxPositions, maxPositions);
         int length = Math.min(maxPositions, MAX_TABLE);
         float[][] tables = tables(invFreq, length);
         this.cos = manager.create(tables[0], new Shape(length, headDim));
         this.sin = manager.create(tables[1], new Shape(length, headDim));
+    }
+
+    /**
+     * Tables for a variant whose frequencies follow the pass's length (HF's dynamic_rope_update:
+     * {@code len = max(position_ids) + 1}), made in the pass's manager once len exceeds maxPositions.
+     */
+    private NDArray[] tablesFor(ForwardContext ctx) {
+        int len = (int) ctx.positions().max().getLong() + 1;
+        if (len <= maxPositions) {
+            return new NDArray[] {cos, sin};
+        }
+        float[][] t = tables(rope.scaling().inverseFrequencies(rope.theta(), headDim, maxPositions, len), len);
+        return new NDArray[] {ctx.manager().create(t[0], new Shape(len, headDim)), ctx.manager().create(t[1], new Shape(len, headDim))};
     }
 
     private float[][] tables(double[] invFreq, int length) {
@@ -58,8 +75,9 @@ public final class Rope {
     /** Rotates x [batch, heads, time, headDim] by the pass's positions [batch, time]. */
     public NDArray apply(NDArray x, ForwardContext ctx) {
         NDArray positions = ctx.positions();
-        NDArray c = JniUtils.embedding((PtNDArray) positions, (PtNDArray) cos, false).expandDims(1);
-        NDArray s = JniUtils.embedding((PtNDArray) positions, (PtNDArray) sin, false).expandDims(1);
+        NDArray[] t = rope.scaling().dependsOnLength() ? ctx.derived(this, () -> tablesFor(ctx)) : new NDArray[] {cos, sin};
+        NDArray c = JniUtils.embedding((PtNDArray) positions, (PtNDArray) t[0], false).expandDims(1);
+        NDArray s = JniUtils.embedding((PtNDArray) positions, (PtNDArray) t[1], false).expandDims(1);
         NDArray x1 = x.get(new NDIndex("..., :" + half));
         NDArray x2 = x.get(new NDIndex("..., " + half + ":"));
         NDArray rotated = NDArrays.concat(new NDList(x2.neg(), x1), -1);
