@@ -3,6 +3,7 @@ package org.splitlora.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.nio.file.Path;
 import java.util.Map;
@@ -15,7 +16,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Tiny random models of the Llama family, each exercising one feature (RoPE scaling types,
+ * Tiny random models of every Llama-style family, each exercising one feature (RoPE scaling types,
  * biases, qk-norm, sliding windows over sequences longer than the window, tied and untied heads),
  * against a plain-Java double-precision forward written in this test from HF's modelling code
  * (modeling_llama / mistral / qwen2 / qwen3, modeling_rope_utils, masking_utils). Each case also
@@ -74,7 +75,31 @@ class DecoderFamiliesReferenceTest {
                         }), 13, (UnaryOperator<JsonObject>) c -> with(c, x -> {
                             x.remove("rope_parameters");
                             x.addProperty("rope_theta", 500.0);
-                        }), false));
+                        }), false),
+                Arguments.of("mistral, sliding window 4 over 11 tokens, untied",
+                        with(base("mistral", false), c -> c.addProperty("sliding_window", 4)), 11,
+                        (UnaryOperator<JsonObject>) c -> with(c, x -> x.add("sliding_window", null)), false),
+                Arguments.of("qwen2, q/k/v bias, tied, sliding window 3 on layers >= max_window_layers 1",
+                        with(base("qwen2", true), c -> {
+                            c.addProperty("use_sliding_window", true);
+                            c.addProperty("sliding_window", 3);
+                            c.addProperty("max_window_layers", 1);
+                        }), 12, (UnaryOperator<JsonObject>) c -> with(c, x -> x.addProperty("use_sliding_window", false)), false),
+                Arguments.of("qwen2, q/k/v bias only",
+                        base("qwen2", false), 9, (UnaryOperator<JsonObject>) c -> with(c, x -> x.addProperty("model_type", "llama")), false),
+                Arguments.of("qwen3, q/k norm, head_dim 12 != hidden/heads, untied",
+                        with(base("qwen3", false), c -> c.addProperty("head_dim", 12)), 10, null, true),
+                Arguments.of("qwen3, attention bias, sliding window by layer_types, tied",
+                        with(base("qwen3", true), c -> {
+                            c.addProperty("head_dim", 8);
+                            c.addProperty("attention_bias", true);
+                            c.addProperty("use_sliding_window", true);
+                            c.addProperty("sliding_window", 5);
+                            JsonArray types = new JsonArray();
+                            types.add("sliding_attention");
+                            types.add("full_attention");
+                            c.add("layer_types", types);
+                        }), 12, (UnaryOperator<JsonObject>) c -> with(c, x -> x.addProperty("use_sliding_window", false)), false));
     }
 
     @ParameterizedTest(name = "{0}")

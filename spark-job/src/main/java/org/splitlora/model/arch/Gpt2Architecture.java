@@ -54,7 +54,7 @@ final class Gpt2Architecture implements Architecture {
         return new ModelConfig(this, j.integer("vocab_size"), d, j.integer("n_layer"), heads, heads, d / heads, ff,
                 positions, j.number("layer_norm_epsilon", 1e-5), null,
                 ModelConfig.Activation.fromHf(j.string("activation_function", "gelu_new")),
-                loraTargets(), j.bool("tie_word_embeddings", true),
+                loraTargets(), ModelConfig.fullAttention(j.integer("n_layer")), j.bool("tie_word_embeddings", true),
                 j.tokenId("bos_token_id", 50256), j.tokenId("eos_token_id", 50256));
     }
 
@@ -106,7 +106,8 @@ final class Gpt2Architecture implements Architecture {
         for (int l = from; l < to; l++) {
             String p = PREFIX + "h." + l + ".";
             SelfAttention attn = new SelfAttention(l, w.projection(l, LoraTarget.Q), w.projection(l, LoraTarget.K),
-                    w.projection(l, LoraTarget.V), w.projection(l, LoraTarget.O), c.numHeads(), c.numKvHeads(), c.headDim(), null);
+                    w.projection(l, LoraTarget.V), w.projection(l, LoraTarget.O), c.numHeads(), c.numKvHeads(), c.headDim(),
+                    null, null, null, 0);
             out.add(new PreNormBlock(layerNorm(w, c, p + "ln_1"), attn, layerNorm(w, c, p + "ln_2"),
                     new Mlp(null, w.projection(l, LoraTarget.UP), w.projection(l, LoraTarget.DOWN), c.activation())));
         }

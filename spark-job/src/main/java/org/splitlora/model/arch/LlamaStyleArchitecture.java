@@ -41,6 +41,16 @@ abstract class LlamaStyleArchitecture implements Architecture {
     /** Reads the family's own keys; each key read or declared known here is no longer refused. */
     void readFamilyKeys(HfConfigJson j) {}
 
+    /** Each layer's sliding window (0 = full attention), from the family's keys; none by default. */
+    List<Integer> slidingWindows(HfConfigJson j, int layers) {
+        return ModelConfig.fullAttention(layers);
+    }
+
+    /** Whether queries and keys are RMS-normalised per head before RoPE (Qwen3's q_norm / k_norm). */
+    boolean qkNorm() {
+        return false;
+    }
+
     @Override
     public ModelConfig parse(HfConfigJson j) {
         int d = j.integer("hidden_size");
@@ -50,11 +60,13 @@ abstract class LlamaStyleArchitecture implements Architecture {
         int maxPositions = j.integer("max_position_embeddings", defaultMaxPositions());
         // dropout of the frozen model is not applied (LoRA dropout is)
         j.known("attention_dropout");
+        int layers = j.integer("num_hidden_layers");
         readFamilyKeys(j);
-        return new ModelConfig(this, j.integer("vocab_size"), d, j.integer("num_hidden_layers"), heads, kv, headDim,
+        return new ModelConfig(this, j.integer("vocab_size"), d, layers, heads, kv, headDim,
                 j.integer("intermediate_size"), maxPositions, j.number("rms_norm_eps", 1e-6), rope(j, maxPositions),
                 ModelConfig.Activation.fromHf(j.string("hidden_act", "silu")), biasedProjections(j),
-                j.bool("tie_word_embeddings", false), j.tokenId("bos_token_id", 1), j.tokenId("eos_token_id", 2));
+                slidingWindows(j, layers), j.bool("tie_word_embeddings", false),
+                j.tokenId("bos_token_id", 1), j.tokenId("eos_token_id", 2));
     }
 
     /**
@@ -145,8 +157,11 @@ abstract class LlamaStyleArchitecture implements Architecture {
         Rope rope = from == to ? null : new Rope(w.manager(), c.headDim(), c.maxPositions(), c.rope());
         for (int l = from; l < to; l++) {
             String p = "model.layers." + l + ".";
+            Norm qNorm = qkNorm() ? headNorm(w, c, p + "self_attn.q_norm") : null;
+            Norm kNorm = qkNorm() ? headNorm(w, c, p + "self_attn.k_norm") : null;
             SelfAttention attn = new SelfAttention(l, w.projection(l, LoraTarget.Q), w.projection(l, LoraTarget.K),
-                    w.projection(l, LoraTarget.V), w.projection(l, LoraTarget.O), c.numHeads(), c.numKvHeads(), c.headDim(), rope);
+                    w.projection(l, LoraTarget.V), w.projection(l, LoraTarget.O), c.numHeads(), c.numKvHeads(), c.headDim(),
+                    rope, qNorm, kNorm, c.slidingWindows().get(l));
             Linear gate = w.projection(l, LoraTarget.GATE);
             Mlp mlp = new Mlp(gate, w.projection(l, LoraTarget.UP), w.projection(l, LoraTarget.DOWN), c.activation());
             out.add(new PreNormBlock(rmsNorm(w, c, p + "input_layernorm"), attn, rmsNorm(w, c, p + "post_attention_layernorm"), mlp));
@@ -161,5 +176,38 @@ abstract class LlamaStyleArchitecture implements Architecture {
 
     static Norm rmsNorm(ModelWeights w, ModelConfig c, String module) {
         return Norm.rmsNorm(w.tensor(module + ".weight", c.hiddenSize()), c.normEps());
+    }
+
+    private static Norm headNorm(ModelWeights w, ModelConfig c, String module) {
+        return Norm.rmsNorm(w.tensor(module + ".weight", c.headDim()), c.normEps());
+    }
+
+    /**
+     * Qwen2's and Qwen3's windows, as their HF configs derive them: {@code sliding_window}
+     * (default 4096) only when {@code use_sliding_window}, on the layers {@code layer_types} calls
+     * "sliding_attention", or without layer_types on layers ≥ {@code max_window_layers} (default 28).
+     */
+    static List<Integer> qwenSlidingWindows(HfConfigJson j, int layers) {
+        boolean use = j.bool("use_sliding_window", false);
+        Integer size = j.integerOrNull("sliding_window", 4096);
+        int fromLayer = j.integer("max_window_layers", 28);
+        List<String> types = j.strings("layer_types");
+        if (types != null) {
+            if (types.size() != layers) {
+                throw new IllegalArgumentException("key 'layer_types' has " + types.size() + " entries for " + layers + " layers");
+            }
+            for (String t : types) {
+                if (!t.equals("full_attention") && !t.equals("sliding_attention")) {
+                    throw new IllegalArgumentException("key 'layer_types': '" + t + "' is not supported"
+                            + " (full_attention, sliding_attention)");
+                }
+            }
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            boolean sliding = types != null ? types.get(l).equals("sliding_attention") : size != null && l >= fromLayer;
+            out.add(use && size != null && sliding ? size : 0);
+        }
+        return out;
     }
 }

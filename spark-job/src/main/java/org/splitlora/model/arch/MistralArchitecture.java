@@ -1,9 +1,12 @@
 package org.splitlora.model.arch;
 
+import java.util.Collections;
+import java.util.List;
 import java.util.Set;
+import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraTarget;
 
-/** Mistral ({@code model_type} mistral): the Llama decoder without biases. */
+/** Mistral ({@code model_type} mistral): the Llama decoder without biases, with sliding-window attention. */
 final class MistralArchitecture extends LlamaStyleArchitecture {
 
     @Override
@@ -21,13 +24,11 @@ final class MistralArchitecture extends LlamaStyleArchitecture {
         return 4096 * 32;
     }
 
-    /** Mistral's sliding window: 4096 when the key is absent (HF's default), none when null. */
+    /** Mistral's sliding window on every layer: 4096 when the key is absent (HF's default), none when null. */
     @Override
-    void readFamilyKeys(HfConfigJson j) {
+    List<Integer> slidingWindows(HfConfigJson j, int layers) {
         Integer window = j.integerOrNull("sliding_window", 4096);
-        if (window != null) {
-            throw new IllegalArgumentException("key 'sliding_window' = " + window + ": sliding-window attention is not supported");
-        }
+        return window == null ? ModelConfig.fullAttention(layers) : Collections.nCopies(layers, window);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.splitlora.model.arch;
 
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import org.splitlora.model.lora.LoraTarget;
 
@@ -22,13 +23,9 @@ final class Qwen2Architecture extends LlamaStyleArchitecture {
         return 32768;
     }
 
-    /** Qwen2 applies sliding_window only with use_sliding_window. */
     @Override
-    void readFamilyKeys(HfConfigJson j) {
-        if (j.bool("use_sliding_window", false)) {
-            throw new IllegalArgumentException("key 'use_sliding_window' = true: sliding-window attention is not supported");
-        }
-        j.known("sliding_window", "max_window_layers", "layer_types");
+    List<Integer> slidingWindows(HfConfigJson j, int layers) {
+        return qwenSlidingWindows(j, layers);
     }
 
     @Override

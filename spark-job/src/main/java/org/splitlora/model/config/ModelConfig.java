@@ -2,6 +2,7 @@ package org.splitlora.model.config;
 
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import org.splitlora.model.arch.Architecture;
 import org.splitlora.model.lora.LoraTarget;
@@ -13,6 +14,7 @@ import org.splitlora.model.lora.LoraTarget;
  * @param headDim per-head width (hidden / heads unless the checkpoint says otherwise)
  * @param rope rotary position embedding, or null for a model without (GPT-2's learned positions)
  * @param biasedProjections the projections that carry a bias (all for GPT-2, q/k/v for Qwen2)
+ * @param slidingWindows per layer, how many keys back a query may attend (itself included); 0 = all
  */
 public record ModelConfig(
         Architecture architecture,
@@ -28,6 +30,7 @@ public record ModelConfig(
         Rope rope,
         Activation activation,
         Set<LoraTarget> biasedProjections,
+        List<Integer> slidingWindows,
         boolean tieWordEmbeddings,
         int bosTokenId,
         int eosTokenId) {
@@ -43,8 +46,18 @@ public record ModelConfig(
                 "head_dim must be positive (and even for RoPE), got " + headDim);
         require(intermediateSize > 0, "intermediate size must be > 0, got " + intermediateSize);
         require(maxPositions > 0, "max positions must be > 0, got " + maxPositions);
+        require(slidingWindows.size() == numLayers, "sliding windows for " + slidingWindows.size() + " of " + numLayers + " layers");
+        for (int w : slidingWindows) {
+            require(w >= 0, "sliding_window must be > 0, got " + w);
+        }
+        slidingWindows = List.copyOf(slidingWindows);
         biasedProjections = biasedProjections.isEmpty() ? Set.of()
                 : Collections.unmodifiableSet(EnumSet.copyOf(biasedProjections));
+    }
+
+    /** A model whose every layer attends to all earlier positions. */
+    public static List<Integer> fullAttention(int layers) {
+        return java.util.Collections.nCopies(layers, 0);
     }
 
     private static void require(boolean ok, String message) {

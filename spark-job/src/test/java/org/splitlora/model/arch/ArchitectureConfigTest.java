@@ -44,6 +44,33 @@ class ArchitectureConfigTest {
              "rope_theta": 10000.0, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
              "transformers_version": "4.35.0", "use_cache": true, "vocab_size": 32000}""";
 
+    /** Qwen/Qwen2.5-0.5B-Instruct. */
+    static final String QWEN2_5 = """
+            {"architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643,
+             "eos_token_id": 151645, "hidden_act": "silu", "hidden_size": 896, "initializer_range": 0.02,
+             "intermediate_size": 4864, "max_position_embeddings": 32768, "max_window_layers": 21, "model_type": "qwen2",
+             "num_attention_heads": 14, "num_hidden_layers": 24, "num_key_value_heads": 2, "rms_norm_eps": 1e-06,
+             "rope_theta": 1000000.0, "sliding_window": 32768, "tie_word_embeddings": true, "torch_dtype": "bfloat16",
+             "transformers_version": "4.43.1", "use_cache": true, "use_sliding_window": false, "vocab_size": 151936}""";
+
+    /** Qwen/Qwen3-0.6B. */
+    static final String QWEN3 = """
+            {"architectures": ["Qwen3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+             "bos_token_id": 151643, "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu", "hidden_size": 1024,
+             "initializer_range": 0.02, "intermediate_size": 3072, "max_position_embeddings": 40960,
+             "max_window_layers": 28, "model_type": "qwen3", "num_attention_heads": 16, "num_hidden_layers": 28,
+             "num_key_value_heads": 8, "rms_norm_eps": 1e-06, "rope_scaling": null, "rope_theta": 1000000,
+             "sliding_window": null, "tie_word_embeddings": true, "torch_dtype": "bfloat16",
+             "transformers_version": "4.51.0", "use_cache": true, "use_sliding_window": false, "vocab_size": 151936}""";
+
+    /** mistralai/Mistral-7B-v0.1. */
+    static final String MISTRAL = """
+            {"architectures": ["MistralForCausalLM"], "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu",
+             "hidden_size": 4096, "initializer_range": 0.02, "intermediate_size": 14336, "max_position_embeddings": 32768,
+             "model_type": "mistral", "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8,
+             "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "sliding_window": 4096, "tie_word_embeddings": false,
+             "torch_dtype": "bfloat16", "transformers_version": "4.34.0.dev0", "use_cache": true, "vocab_size": 32000}""";
+
     /** openai-community/gpt2. */
     static final String GPT2 = """
             {"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1,
@@ -85,10 +112,56 @@ class ArchitectureConfigTest {
         assertInstanceOf(RopeScaling.None.class, tiny.rope().scaling());
         assertEquals(22, tiny.numLayers());
 
+        ModelConfig qwen2 = parse(QWEN2_5);
+        assertEquals(EnumSet.of(LoraTarget.Q, LoraTarget.K, LoraTarget.V), qwen2.biasedProjections());
+        assertEquals(ModelConfig.fullAttention(24), qwen2.slidingWindows(), "use_sliding_window is false");
+        assertEquals(64, qwen2.headDim());
+
+        ModelConfig qwen3 = parse(QWEN3);
+        assertEquals(128, qwen3.headDim());
+        assertEquals(16, qwen3.numHeads());
+        assertEquals(ModelConfig.fullAttention(28), qwen3.slidingWindows());
+        // Qwen3Config's head_dim default is 128, not hidden / heads
+        assertEquals(128, parse(edit(QWEN3, o -> o.remove("head_dim"))).headDim());
+
+        ModelConfig mistral = parse(MISTRAL);
+        assertEquals(java.util.Collections.nCopies(32, 4096), mistral.slidingWindows());
+        assertEquals(Set.of(), mistral.biasedProjections());
+        // HF's MistralConfig: an absent sliding_window is 4096, null is none
+        assertEquals(java.util.Collections.nCopies(32, 4096), parse(edit(MISTRAL, o -> o.remove("sliding_window"))).slidingWindows());
+        assertEquals(ModelConfig.fullAttention(32), parse(edit(MISTRAL, o -> o.add("sliding_window", null))).slidingWindows());
+
         ModelConfig gpt2 = parse(GPT2);
         assertNull(gpt2.rope());
         assertEquals(1024, gpt2.maxPositions());
         assertEquals(EnumSet.complementOf(EnumSet.of(LoraTarget.GATE)), gpt2.architecture().loraTargets());
+    }
+
+    @Test
+    void qwenSlidingWindowsFollowUseSlidingWindowAndLayerTypes() {
+        ModelConfig byMaxWindowLayers = parse(edit(QWEN2_5, o -> {
+            o.addProperty("use_sliding_window", true);
+            o.addProperty("sliding_window", 1024);
+        }));
+        for (int l = 0; l < 24; l++) {
+            assertEquals(l >= 21 ? 1024 : 0, byMaxWindowLayers.slidingWindows().get(l), "layer " + l);
+        }
+        String twoLayers = edit(QWEN3, o -> {
+            o.addProperty("num_hidden_layers", 2);
+            o.addProperty("use_sliding_window", true);
+            o.addProperty("sliding_window", 512);
+            o.add("layer_types", JsonParser.parseString("[\"full_attention\", \"sliding_attention\"]"));
+        });
+        assertEquals(java.util.List.of(0, 512), parse(twoLayers).slidingWindows());
+        assertEquals("key 'layer_types' has 2 entries for 3 layers",
+                refused(edit(twoLayers, o -> o.addProperty("num_hidden_layers", 3))));
+        assertEquals("key 'layer_types': 'chunked_attention' is not supported (full_attention, sliding_attention)",
+                refused(edit(twoLayers, o -> o.add("layer_types", JsonParser.parseString("[\"full_attention\", \"chunked_attention\"]")))));
+        // keys the family's HF config does not have
+        assertEquals("key 'attention_bias' is not supported for model_type 'qwen2'",
+                refused(edit(QWEN2_5, o -> o.addProperty("attention_bias", false))));
+        assertEquals("key 'layer_types' is not supported for model_type 'mistral'",
+                refused(edit(MISTRAL, o -> o.add("layer_types", JsonParser.parseString("[\"full_attention\"]")))));
     }
 
     @Test
