@@ -129,7 +129,7 @@ final class Gpt2Architecture implements Architecture {
         return c.vocabSize() == Gpt2BpeTokenizer.VOCAB_SIZE ? TokenizerSpec.gpt2Bpe() : null;
     }
 
-    static void require(boolean ok, String message) {
+    private static void require(boolean ok, String message) {
         if (!ok) {
             throw new IllegalArgumentException(message);
         }

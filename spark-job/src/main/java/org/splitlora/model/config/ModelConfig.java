@@ -57,7 +57,7 @@ public record ModelConfig(
 
     /** A model whose every layer attends to all earlier positions. */
     public static List<Integer> fullAttention(int layers) {
-        return java.util.Collections.nCopies(layers, 0);
+        return Collections.nCopies(layers, 0);
     }
 
     private static void require(boolean ok, String message) {
