@@ -229,8 +229,10 @@ public record TrainConfig(
             targets.add(k.parse("lora.targets", () -> LoraTarget.parse(t)));
         }
         k.check(!targets.isEmpty(), "lora.targets", "must name at least one projection");
-        k.check(!(modelConfig.family() == org.splitlora.model.config.ModelFamily.GPT2 && targets.contains(LoraTarget.GATE)),
-                "lora.targets", "GPT-2 has no gate projection");
+        for (LoraTarget t : targets) {
+            k.check(modelConfig.architecture().loraTargets().contains(t), "lora.targets",
+                    modelConfig.architecture().displayName() + " has no " + t.key() + " projection");
+        }
         int rank = k.atLeast("lora.rank", 1);
         int cutRank = k.integer("lora.cutRank");
         k.check(cutRank >= 0 && cutRank <= rank, "lora.cutRank", "must be in [1, lora.rank (" + rank + ")] or 0 (= lora.rank), got "

@@ -1,10 +1,15 @@
 package org.splitlora.model;
 
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import org.splitlora.datasets.tokenize.Gpt2BpeTokenizer;
+import org.splitlora.model.arch.Architectures;
+import org.splitlora.model.arch.HfConfigJson;
 import org.splitlora.model.config.ModelConfig;
-import org.splitlora.model.config.ModelFamily;
 import org.splitlora.model.weights.InMemoryWeights;
 import org.splitlora.util.Seeds;
 
@@ -19,10 +24,29 @@ public final class BuiltinModels {
 
     private BuiltinModels() {}
 
+    /** The built-in model's config.json, as HF's GPT2Config writes it. */
+    public static String tinyGpt2ConfigJson() {
+        JsonObject o = new JsonObject();
+        JsonArray architectures = new JsonArray();
+        architectures.add("GPT2LMHeadModel");
+        o.add("architectures", architectures);
+        o.addProperty("model_type", "gpt2");
+        o.addProperty("vocab_size", Gpt2BpeTokenizer.VOCAB_SIZE);
+        o.addProperty("n_embd", 64);
+        o.addProperty("n_layer", 4);
+        o.addProperty("n_head", 4);
+        o.addProperty("n_inner", 256);
+        o.addProperty("n_positions", 256);
+        o.addProperty("layer_norm_epsilon", 1e-5);
+        o.addProperty("activation_function", "gelu_new");
+        o.addProperty("tie_word_embeddings", true);
+        o.addProperty("bos_token_id", Gpt2BpeTokenizer.END_OF_TEXT);
+        o.addProperty("eos_token_id", Gpt2BpeTokenizer.END_OF_TEXT);
+        return new GsonBuilder().setPrettyPrinting().create().toJson(o);
+    }
+
     public static ModelConfig tinyGpt2Config() {
-        return new ModelConfig(ModelFamily.GPT2, Gpt2BpeTokenizer.VOCAB_SIZE, 64, 4, 4, 4, 16, 256, 256,
-                1e-5, 0, 1, ModelConfig.Activation.GELU_TANH, true, true, true,
-                Gpt2BpeTokenizer.END_OF_TEXT, Gpt2BpeTokenizer.END_OF_TEXT);
+        return Architectures.parse(new HfConfigJson(JsonParser.parseString(tinyGpt2ConfigJson()).getAsJsonObject()));
     }
 
     public static InMemoryWeights tinyGpt2Weights() {

@@ -3,12 +3,10 @@ package org.splitlora.model;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.splitlora.datasets.tokenize.Gpt2BpeTokenizer;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 import org.splitlora.datasets.tokenize.TokenizerSpec;
 import org.splitlora.model.config.HfConfigReader;
 import org.splitlora.model.config.ModelConfig;
-import org.splitlora.model.config.ModelFamily;
 import org.splitlora.model.weights.HfCheckpoint;
 import org.splitlora.model.weights.ModelLoadException;
 import org.splitlora.model.weights.RemoteModels;
@@ -86,8 +84,9 @@ public final class ModelSource {
         if (dir != null && Files.isRegularFile(dir.resolve("tokenizer.json"))) {
             return TokenizerSpec.hfJson(dir.resolve("tokenizer.json"), config.bosTokenId(), config.eosTokenId());
         }
-        if (config.family() == ModelFamily.GPT2 && config.vocabSize() == Gpt2BpeTokenizer.VOCAB_SIZE) {
-            return TokenizerSpec.gpt2Bpe();
+        TokenizerSpec fallback = config.architecture().fallbackTokenizer(config);
+        if (fallback != null) {
+            return fallback;
         }
         throw new ModelLoadException(spec + ": no tokenizer.json");
     }

@@ -1,14 +1,23 @@
 package org.splitlora.model.config;
 
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.splitlora.model.arch.Architecture;
+import org.splitlora.model.lora.LoraTarget;
+
 /**
- * The architecture of a decoder-only transformer, independent of where its weights come from.
+ * The shape and settings of a decoder-only transformer as its config.json describes them; what the
+ * settings mean for the wiring is up to its {@link Architecture}.
  *
  * @param headDim per-head width (hidden / heads unless the checkpoint says otherwise)
- * @param qkvBias whether the q/k/v projections carry a bias (GPT-2, Qwen2)
- * @param outputBias whether the attention output and MLP projections carry a bias (GPT-2)
+ * @param rope rotary position embedding, or null for a model without (GPT-2's learned positions)
+ * @param biasedProjections the projections that carry a bias (all for GPT-2, q/k/v for Qwen2)
+ * @param slidingWindows per layer, how many keys back a query may attend (itself included); 0 = all
  */
 public record ModelConfig(
-        ModelFamily family,
+        Architecture architecture,
         int vocabSize,
         int hiddenSize,
         int numLayers,
@@ -18,11 +27,10 @@ public record ModelConfig(
         int intermediateSize,
         int maxPositions,
         double normEps,
-        double ropeTheta,
-        double ropeLinearScale,
+        Rope rope,
         Activation activation,
-        boolean qkvBias,
-        boolean outputBias,
+        Set<LoraTarget> biasedProjections,
+        List<Integer> slidingWindows,
         boolean tieWordEmbeddings,
         int bosTokenId,
         int eosTokenId) {
@@ -34,11 +42,22 @@ public record ModelConfig(
         require(numHeads > 0 && numKvHeads > 0, "head counts must be > 0");
         require(numHeads % numKvHeads == 0,
                 "num_attention_heads (" + numHeads + ") must be a multiple of num_key_value_heads (" + numKvHeads + ")");
-        require(headDim > 0 && (family != ModelFamily.LLAMA || headDim % 2 == 0),
+        require(headDim > 0 && (rope == null || headDim % 2 == 0),
                 "head_dim must be positive (and even for RoPE), got " + headDim);
         require(intermediateSize > 0, "intermediate size must be > 0, got " + intermediateSize);
         require(maxPositions > 0, "max positions must be > 0, got " + maxPositions);
-        require(ropeLinearScale > 0, "rope scaling factor must be > 0");
+        require(slidingWindows.size() == numLayers, "sliding windows for " + slidingWindows.size() + " of " + numLayers + " layers");
+        for (int w : slidingWindows) {
+            require(w >= 0, "sliding_window must be > 0, got " + w);
+        }
+        slidingWindows = List.copyOf(slidingWindows);
+        biasedProjections = biasedProjections.isEmpty() ? Set.of()
+                : Collections.unmodifiableSet(EnumSet.copyOf(biasedProjections));
+    }
+
+    /** A model whose every layer attends to all earlier positions. */
+    public static List<Integer> fullAttention(int layers) {
+        return Collections.nCopies(layers, 0);
     }
 
     private static void require(boolean ok, String message) {
@@ -47,7 +66,14 @@ public record ModelConfig(
         }
     }
 
-    /** The MLP non-linearities found in GPT-2 and Llama configs. */
+    /** Rotary position embedding: base {@code rope_theta} and the variant's scaling. */
+    public record Rope(double theta, RopeScaling scaling) {
+        public Rope {
+            require(theta > 0, "rope_theta must be > 0, got " + theta);
+        }
+    }
+
+    /** The MLP non-linearities found in HF configs ({@code activation_function}, {@code hidden_act}). */
     public enum Activation {
         /** tanh approximation of GELU (GPT-2's {@code gelu_new}). */
         GELU_TANH,

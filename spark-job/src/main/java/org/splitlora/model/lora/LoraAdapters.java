@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.splitlora.model.config.ModelConfig;
-import org.splitlora.model.config.ModelFamily;
 import org.splitlora.model.nn.Torch;
 import org.splitlora.util.Seeds;
 
@@ -105,8 +104,11 @@ public final class LoraAdapters implements AutoCloseable {
 
     private static void validateTargets(ModelConfig config, LoraSpec spec) {
         Torch.engine();
-        if (config.family() == ModelFamily.GPT2 && spec.targets().contains(LoraTarget.GATE)) {
-            throw new IllegalArgumentException("lora.targets: GPT-2 has no gate projection");
+        for (LoraTarget t : spec.targets()) {
+            if (!config.architecture().loraTargets().contains(t)) {
+                throw new IllegalArgumentException("lora.targets: " + config.architecture().displayName() + " has no "
+                        + t.key() + " projection");
+            }
         }
     }
 

@@ -3,8 +3,10 @@ package org.splitlora.model.lora;
 import java.util.Locale;
 
 /**
- * The projections LoRA can adapt, named by role. GPT-2's fused {@code c_attn} is split into its
- * q/k/v column blocks, {@code UP} is {@code c_fc} and {@code DOWN} is {@code mlp.c_proj}.
+ * The projections of a block, named by role; LoRA may adapt those the model's architecture has.
+ * Where each lives in a checkpoint (GPT-2: q/k/v are column blocks of the fused {@code c_attn},
+ * {@code UP} is {@code c_fc}, {@code DOWN} is {@code mlp.c_proj}) is the architecture's
+ * {@link org.splitlora.model.arch.Projection}.
  */
 public enum LoraTarget {
     Q, K, V, O, GATE, UP, DOWN;

@@ -56,6 +56,34 @@ public final class AttentionInputs {
         return apply(ctx, valid, positions, 0);
     }
 
+    /**
+     * The pass's bias with, in addition, every key {@code window} or more positions before its
+     * query masked (HF's sliding_window_overlay: key j is visible to query i when j > i − window).
+     * Queries are the last {@code time} of the {@code keys} positions (after a KV cache's past).
+     * Made once per pass and window.
+     */
+    public static NDArray slidingWindow(ForwardContext ctx, int window) {
+        NDArray bias = ctx.attentionBias();
+        int t = (int) bias.getShape().get(2);
+        int s = (int) bias.getShape().get(3);
+        if (s <= window) {
+            return bias;
+        }
+        return ctx.derived(new SlidingWindow(window), () -> {
+            int past = s - t;
+            float[] band = new float[t * s];
+            for (int i = 0; i < t; i++) {
+                for (int j = 0; j < s; j++) {
+                    band[i * s + j] = past + i - j >= window ? MASKED : 0f;
+                }
+            }
+            return bias.add(ctx.manager().create(band, new Shape(1, 1, t, s)));
+        });
+    }
+
+    /** Key of a sliding-window bias among a pass's derived values. */
+    private record SlidingWindow(int size) {}
+
     /** Int64 ids [rows, time] for the embedding lookup. */
     public static NDArray ids(NDManager m, int[][] rows) {
         int t = rows[0].length;

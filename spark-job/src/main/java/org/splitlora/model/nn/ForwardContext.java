@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.splitlora.model.lora.LoraAdapters;
 
 /**
@@ -23,6 +24,7 @@ public final class ForwardContext implements AutoCloseable {
     private final boolean training;
     private final long dropoutSeed;
     private final Map<Float, NDArray> scalars;
+    private final Map<Object, Object> derived = new HashMap<>();
     private NDArray positions;
     private NDArray attentionBias;
     private KvCache cache;
@@ -94,7 +96,23 @@ public final class ForwardContext implements AutoCloseable {
     public ForwardContext withAttention(NDArray positions, NDArray attentionBias) {
         this.positions = positions;
         this.attentionBias = attentionBias;
+        derived.clear();
         return this;
+    }
+
+    /**
+     * A value derived from this pass's attention inputs (a sliding-window bias, RoPE tables for a
+     * length-dependent variant), made once per pass and key, and forgotten when the inputs change.
+     * Arrays made for it belong to this pass's manager.
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T derived(Object key, Supplier<T> make) {
+        Object v = derived.get(key);
+        if (v == null) {
+            v = make.get();
+            derived.put(key, v);
+        }
+        return (T) v;
     }
 
     public ForwardContext withCache(KvCache cache) {

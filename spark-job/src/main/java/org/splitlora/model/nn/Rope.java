@@ -8,28 +8,59 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import org.splitlora.model.config.ModelConfig;
 
 /**
  * Rotary position embedding with HF Llama semantics: dimension i of a head is paired with
- * i + headDim/2 ({@code rotate_half}), not interleaved pairs as in llama.c.
+ * i + headDim/2 ({@code rotate_half}), not interleaved pairs as in llama.c. The inverse
+ * frequencies come from the config's {@link org.splitlora.model.config.RopeScaling}.
  */
 public final class Rope {
 
+    /** Longest cos/sin table kept with the model. */
+    private static final int MAX_TABLE = 32768;
+
+    private final int headDim;
+    private final int half;
+    private final ModelConfig.Rope rope;
+    private final int maxPositions;
     private final NDArray cos;
     private final NDArray sin;
-    private final int half;
 
-    /** Tables [maxPositions, headDim] of cos/sin, with the angles computed in fp32 as HF does. */
-    public Rope(NDManager manager, int headDim, int maxPositions, double theta, double linearScale) {
+    /** Tables [min(maxPositions, 32768), headDim] of cos/sin, the angles in fp32 as HF computes them. */
+    public Rope(NDManager manager, int headDim, int maxPositions, ModelConfig.Rope rope) {
+        this.headDim = headDim;
         this.half = headDim / 2;
-        float[] c = new float[maxPositions * headDim];
-        float[] s = new float[maxPositions * headDim];
-        for (int p = 0; p < maxPositions; p++) {
-            double pos = p / linearScale;
-            for (int i = 0; i < half; i++) {
-                // HF computes inv_freq in fp32 and the angle in fp32
-                float invFreq = (float) (1.0 / Math.pow(theta, (2.0 * i) / headDim));
-                float angle = (float) pos * invFreq;
+        this.rope = rope;
+        this.maxPositions = maxPositions;
+        double[] invFreq = rope.scaling().inverseFrequencies(rope.theta(), headDim, maxPositions, maxPositions);
+        int length = Math.min(maxPositions, MAX_TABLE);
+        float[][] tables = tables(invFreq, length);
+        this.cos = manager.create(tables[0], new Shape(length, headDim));
+        this.sin = manager.create(tables[1], new Shape(length, headDim));
+    }
+
+    /**
+     * Tables for a variant whose frequencies follow the pass's length (HF's dynamic_rope_update:
+     * {@code len = max(position_ids) + 1}), made in the pass's manager once len exceeds maxPositions.
+     */
+    private NDArray[] tablesFor(ForwardContext ctx) {
+        int len = (int) ctx.positions().max().getLong() + 1;
+        if (len <= maxPositions) {
+            return new NDArray[] {cos, sin};
+        }
+        float[][] t = tables(rope.scaling().inverseFrequencies(rope.theta(), headDim, maxPositions, len), len);
+        return new NDArray[] {ctx.manager().create(t[0], new Shape(len, headDim)), ctx.manager().create(t[1], new Shape(len, headDim))};
+    }
+
+    private float[][] tables(double[] invFreq, int length) {
+        float[] c = new float[length * headDim];
+        float[] s = new float[length * headDim];
+        for (int i = 0; i < half; i++) {
+            // HF keeps inv_freq in fp32 and computes the angle in fp32
+            float f = (float) invFreq[i];
+            for (int p = 0; p < length; p++) {
+                float angle = (float) p * f;
                 float cv = (float) Math.cos(angle);
                 float sv = (float) Math.sin(angle);
                 c[p * headDim + i] = cv;
@@ -38,14 +69,15 @@ public final class Rope {
                 s[p * headDim + i + half] = sv;
             }
         }
-        this.cos = manager.create(c, new Shape(maxPositions, headDim));
-        this.sin = manager.create(s, new Shape(maxPositions, headDim));
+        return new float[][] {c, s};
     }
 
-    /** Rotates x [batch, heads, time, headDim] by the positions [batch, time]. */
-    public NDArray apply(NDArray x, NDArray positions) {
-        NDArray c = JniUtils.embedding((PtNDArray) positions, (PtNDArray) cos, false).expandDims(1);
-        NDArray s = JniUtils.embedding((PtNDArray) positions, (PtNDArray) sin, false).expandDims(1);
+    /** Rotates x [batch, heads, time, headDim] by the pass's positions [batch, time]. */
+    public NDArray apply(NDArray x, ForwardContext ctx) {
+        NDArray positions = ctx.positions();
+        NDArray[] t = rope.scaling().dependsOnLength() ? ctx.derived(this, () -> tablesFor(ctx)) : new NDArray[] {cos, sin};
+        NDArray c = JniUtils.embedding((PtNDArray) positions, (PtNDArray) t[0], false).expandDims(1);
+        NDArray s = JniUtils.embedding((PtNDArray) positions, (PtNDArray) t[1], false).expandDims(1);
         NDArray x1 = x.get(new NDIndex("..., :" + half));
         NDArray x2 = x.get(new NDIndex("..., " + half + ":"));
         NDArray rotated = NDArrays.concat(new NDList(x2.neg(), x1), -1);

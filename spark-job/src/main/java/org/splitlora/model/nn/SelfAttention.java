@@ -3,8 +3,9 @@ package org.splitlora.model.nn;
 import ai.djl.ndarray.NDArray;
 
 /**
- * Causal multi-head self-attention with separate q/k/v/o projections, optional RoPE and grouped
- * query attention (query head h reads kv head h / groups, as HF's repeat_kv).
+ * Causal multi-head self-attention with separate q/k/v/o projections, optional RoPE, grouped
+ * query attention (query head h reads kv head h / groups, as HF's repeat_kv), optional per-head
+ * RMSNorm of queries and keys before RoPE (Qwen3's q_norm / k_norm) and an optional sliding window.
  */
 public final class SelfAttention {
 
@@ -17,10 +18,14 @@ public final class SelfAttention {
     private final int kvHeads;
     private final int headDim;
     private final Rope rope;
+    private final Norm queryNorm;
+    private final Norm keyNorm;
+    private final int slidingWindow;
     private final float scale;
 
-    public SelfAttention(int layer, Linear q, Linear k, Linear v, Linear o,
-                         int heads, int kvHeads, int headDim, Rope rope) {
+    /** {@code rope}, {@code queryNorm}, {@code keyNorm} may be null; {@code slidingWindow} 0 = none. */
+    public SelfAttention(int layer, Linear q, Linear k, Linear v, Linear o, int heads, int kvHeads, int headDim,
+                         Rope rope, Norm queryNorm, Norm keyNorm, int slidingWindow) {
         this.layer = layer;
         this.q = q;
         this.k = k;
@@ -30,6 +35,9 @@ public final class SelfAttention {
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.rope = rope;
+        this.queryNorm = queryNorm;
+        this.keyNorm = keyNorm;
+        this.slidingWindow = slidingWindow;
         this.scale = (float) (1.0 / Math.sqrt(headDim));
     }
 
@@ -39,9 +47,13 @@ public final class SelfAttention {
         NDArray qh = q.forward(x, ctx).reshape(b, t, heads, headDim).transpose(0, 2, 1, 3);
         NDArray kh = k.forward(x, ctx).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
         NDArray vh = v.forward(x, ctx).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3);
+        if (queryNorm != null) {
+            qh = queryNorm.forward(qh, ctx);
+            kh = keyNorm.forward(kh, ctx);
+        }
         if (rope != null) {
-            qh = rope.apply(qh, ctx.positions());
-            kh = rope.apply(kh, ctx.positions());
+            qh = rope.apply(qh, ctx);
+            kh = rope.apply(kh, ctx);
         }
         if (ctx.cache() != null) {
             NDArray[] kv = ctx.cache().append(layer, kh, vh);
@@ -52,8 +64,12 @@ public final class SelfAttention {
             kh = kh.repeat(1, heads / kvHeads);
             vh = vh.repeat(1, heads / kvHeads);
         }
-        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2)).mul(ctx.scalar(scale)).add(ctx.attentionBias());
+        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2)).mul(ctx.scalar(scale)).add(bias(ctx));
         NDArray context = scores.softmax(-1).matMul(vh);
         return o.forward(context.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim), ctx);
+    }
+
+    private NDArray bias(ForwardContext ctx) {
+        return slidingWindow > 0 ? AttentionInputs.slidingWindow(ctx, slidingWindow) : ctx.attentionBias();
     }
 }

@@ -1,7 +1,5 @@
 package org.splitlora.model.peft;
 
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -11,9 +9,10 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.splitlora.model.BuiltinModels;
 import org.splitlora.model.ModelSource;
+import org.splitlora.model.arch.Projection;
 import org.splitlora.model.config.ModelConfig;
-import org.splitlora.model.config.ModelFamily;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.lora.LoraTarget;
@@ -24,8 +23,9 @@ import org.splitlora.model.weights.WeightSource;
 /**
  * Writes the base model with the adapters merged in (W + scaling·B·A) as an HF model directory:
  * {@code config.json}, the tokenizer files, and one fp32 {@code model.safetensors} with the base
- * model's tensor names. GPT-2's Conv1D weights are [in, out], so ΔW is added transposed, q/k/v
- * into their column blocks of {@code c_attn}.
+ * model's tensor names. Each ΔW goes where the architecture's {@link Projection} says the weight
+ * lives: transposed into Conv1D weights, into its block of a fused module (GPT-2's q/k/v in
+ * {@code c_attn}).
  */
 public final class MergedModel {
 
@@ -41,7 +41,6 @@ public final class MergedModel {
             for (String name : weights.names()) {
                 out.put(name, new SafetensorsWriter.Tensor(weights.shape(name), weights.floats(name)));
             }
-            String prefix = config.family() == ModelFamily.GPT2 && weights.contains("transformer.wte.weight") ? "transformer." : "";
             for (int layer = 0; layer < config.numLayers(); layer++) {
                 for (LoraTarget t : spec.targets()) {
                     String k = LoraAdapters.key(layer, t);
@@ -50,7 +49,7 @@ public final class MergedModel {
                     if (a == null || b == null) {
                         throw new IllegalArgumentException("no adapter for layer " + layer + " target " + t.key());
                     }
-                    addDelta(out, config, prefix, layer, t, a, b, spec.rank(layer), spec.scaling(layer));
+                    addDelta(out, config, weights, layer, t, a, b, spec.rank(layer), spec.scaling(layer));
                 }
             }
             Files.createDirectories(dir);
@@ -64,18 +63,18 @@ public final class MergedModel {
                     }
                 }
             } else {
-                Files.writeString(dir.resolve("config.json"), gpt2Config(config), StandardCharsets.UTF_8);
+                Files.writeString(dir.resolve("config.json"), BuiltinModels.tinyGpt2ConfigJson(), StandardCharsets.UTF_8);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the merged model to " + dir + ": " + e.getMessage(), e);
         }
     }
 
-    private static void addDelta(Map<String, SafetensorsWriter.Tensor> out, ModelConfig config, String prefix, int layer,
+    private static void addDelta(Map<String, SafetensorsWriter.Tensor> out, ModelConfig config, WeightSource weights, int layer,
                                  LoraTarget t, float[] a, float[] b, int r, double scaling) {
-        int[] io = LoraAdapters.dims(config, t);
-        int in = io[0];
-        int outDim = io[1];
+        Projection p = config.architecture().projection(config, layer, t);
+        int in = p.in();
+        int outDim = p.out();
         double[] delta = new double[outDim * in]; // [out, in]
         for (int o = 0; o < outDim; o++) {
             for (int k = 0; k < r; k++) {
@@ -85,42 +84,13 @@ public final class MergedModel {
                 }
             }
         }
-        String module = PeftAdapter.module(config, layer, t);
-        if (config.family() == ModelFamily.GPT2) {
-            // Conv1D [in, cols]; q/k/v are column blocks of c_attn
-            String name = prefix + module.substring("transformer.".length()) + ".weight";
-            float[] w = out.get(name).values();
-            int cols = (int) out.get(name).shape()[1];
-            int offset = t == LoraTarget.K ? config.hiddenSize() : t == LoraTarget.V ? 2 * config.hiddenSize() : 0;
-            for (int o = 0; o < outDim; o++) {
-                for (int i = 0; i < in; i++) {
-                    w[i * cols + offset + o] += (float) delta[o * in + i];
-                }
-            }
-        } else {
-            float[] w = out.get(module + ".weight").values();
-            for (int j = 0; j < w.length; j++) {
-                w[j] += (float) delta[j];
+        float[] w = out.get(config.architecture().storedName(p.weightName(), weights)).values();
+        for (int o = 0; o < outDim; o++) {
+            for (int i = 0; i < in; i++) {
+                // Conv1D stores [in, out]; a fused module holds this projection in its rows [offset, offset + out)
+                int at = p.layout() == Projection.Layout.CONV1D ? i * p.fusedOut() + p.offset() + o : (p.offset() + o) * in + i;
+                w[at] += (float) delta[o * in + i];
             }
         }
-    }
-
-    /** HF GPT2Config for the built-in model, which has no directory to copy one from. */
-    private static String gpt2Config(ModelConfig c) {
-        JsonObject o = new JsonObject();
-        o.add("architectures", new GsonBuilder().create().toJsonTree(List.of("GPT2LMHeadModel")));
-        o.addProperty("model_type", "gpt2");
-        o.addProperty("vocab_size", c.vocabSize());
-        o.addProperty("n_embd", c.hiddenSize());
-        o.addProperty("n_layer", c.numLayers());
-        o.addProperty("n_head", c.numHeads());
-        o.addProperty("n_inner", c.intermediateSize());
-        o.addProperty("n_positions", c.maxPositions());
-        o.addProperty("layer_norm_epsilon", c.normEps());
-        o.addProperty("activation_function", "gelu_new");
-        o.addProperty("tie_word_embeddings", c.tieWordEmbeddings());
-        o.addProperty("bos_token_id", c.bosTokenId());
-        o.addProperty("eos_token_id", c.eosTokenId());
-        return new GsonBuilder().setPrettyPrinting().create().toJson(o);
     }
 }

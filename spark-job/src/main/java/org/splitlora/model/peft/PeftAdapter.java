@@ -18,8 +18,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.splitlora.model.arch.Architecture;
+import org.splitlora.model.arch.Projection;
 import org.splitlora.model.config.ModelConfig;
-import org.splitlora.model.config.ModelFamily;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.lora.LoraTarget;
@@ -34,13 +35,13 @@ import org.splitlora.model.weights.TensorDType;
  * layout ([r, in] and [out, r]), scaling {@code lora_alpha / r} per module (rank_pattern /
  * alpha_pattern where a module differs from the global r and alpha).
  *
- * <p>GPT-2 keeps q, k and v in one Conv1D, {@code attn.c_attn}, whose output is [q | k | v]. Our
- * adapters on some of q/k/v are written as one faithful LoRA on c_attn: A stacks the A of each
- * adapted block (rank = the sum of their ranks), B is block-diagonal, placing each block's B in its
- * third of the output rows and zeros elsewhere, and lora_alpha is set so that alpha / r is our
- * scaling. So B·A·scale equals our ΔW on q and v and zero on k. Reading such an adapter back (or
- * any PEFT adapter on c_attn) gives q, k and v each an adapter with the shared A and their rows of
- * B. All adapters of a layer are brought to one rank (zero padding) and one scaling (folded into
+ * <p>Module names and fusion come from the model's architecture ({@link Projection}). A fused
+ * module such as GPT-2's Conv1D {@code attn.c_attn}, whose output is [q | k | v], gets one faithful
+ * LoRA from our adapters on some of its projections: A stacks the A of each adapted block (rank =
+ * the sum of their ranks), B is block-diagonal, placing each block's B in that projection's output
+ * rows and zeros elsewhere, and lora_alpha is set so that alpha / r is our scaling. So B·A·scale
+ * equals our ΔW on q and v and zero on k. Reading such an adapter back (or any PEFT adapter on
+ * c_attn) gives q, k and v each an adapter with the shared A and their rows of B. All adapters of a layer are brought to one rank (zero padding) and one scaling (folded into
  * B), which changes no ΔW.
  */
 public final class PeftAdapter {
@@ -56,36 +57,40 @@ public final class PeftAdapter {
 
     /** Writes {@code values} (our names, layers [0, layers)) under {@code dir}. */
     public static void write(Path dir, ModelConfig config, LoraSpec spec, Map<String, float[]> values, String baseModel) {
+        Architecture arch = config.architecture();
         Map<String, SafetensorsWriter.Tensor> tensors = new TreeMap<>();
         Map<String, Integer> rankPattern = new TreeMap<>();
         Map<String, Double> alphaPattern = new TreeMap<>();
         Set<String> targetModules = new TreeSet<>();
+        boolean fanInFanOut = false;
         for (int layer = 0; layer < config.numLayers(); layer++) {
             int r = spec.rank(layer);
-            List<LoraTarget> fused = new ArrayList<>();
+            // the adapted projections of each HF module, in target order
+            Map<String, List<LoraTarget>> byModule = new LinkedHashMap<>();
             for (LoraTarget t : spec.targets()) {
                 if (!values.containsKey(LoraAdapters.key(layer, t) + ".lora_A")) {
                     throw new IllegalArgumentException("no adapter for layer " + layer + " target " + t.key());
                 }
-                if (config.family() == ModelFamily.GPT2 && (t == LoraTarget.Q || t == LoraTarget.K || t == LoraTarget.V)) {
-                    fused.add(t);
+                byModule.computeIfAbsent(arch.projection(config, layer, t).module(), m -> new ArrayList<>()).add(t);
+            }
+            for (Map.Entry<String, List<LoraTarget>> e : byModule.entrySet()) {
+                String module = e.getKey();
+                List<LoraTarget> adapted = e.getValue();
+                Projection p = arch.projection(config, layer, adapted.get(0));
+                fanInFanOut |= p.layout() == Projection.Layout.CONV1D;
+                targetModules.add(p.targetName());
+                if (!p.fused()) {
+                    String k = LoraAdapters.key(layer, adapted.get(0));
+                    tensors.put(prefix() + module + ".lora_A.weight", tensor(r, p.in(), values.get(k + ".lora_A")));
+                    tensors.put(prefix() + module + ".lora_B.weight", tensor(p.out(), r, values.get(k + ".lora_B")));
+                    if (r != spec.rank()) {
+                        rankPattern.put(module, r);
+                        alphaPattern.put(module, spec.alpha());
+                    }
                     continue;
                 }
-                String module = module(config, layer, t);
-                int[] io = LoraAdapters.dims(config, t);
-                tensors.put(prefix() + module + ".lora_A.weight", tensor(r, io[0], values.get(LoraAdapters.key(layer, t) + ".lora_A")));
-                tensors.put(prefix() + module + ".lora_B.weight", tensor(io[1], r, values.get(LoraAdapters.key(layer, t) + ".lora_B")));
-                targetModules.add(shortName(config, t));
-                if (r != spec.rank()) {
-                    rankPattern.put(module, r);
-                    alphaPattern.put(module, spec.alpha());
-                }
-            }
-            if (!fused.isEmpty()) {
-                writeFusedAttention(config, layer, r, fused, values, tensors);
-                int total = r * fused.size();
-                String module = "transformer.h." + layer + ".attn.c_attn";
-                targetModules.add("attn.c_attn");
+                writeFused(config, layer, r, adapted, values, tensors);
+                int total = r * adapted.size();
                 if (total != spec.rank()) {
                     rankPattern.put(module, total);
                     alphaPattern.put(module, spec.alpha() * total / r);
@@ -101,7 +106,7 @@ public final class PeftAdapter {
         cfg.addProperty("lora_dropout", spec.dropout());
         cfg.add("target_modules", GSON.toJsonTree(targetModules));
         cfg.addProperty("bias", "none");
-        cfg.addProperty("fan_in_fan_out", config.family() == ModelFamily.GPT2);
+        cfg.addProperty("fan_in_fan_out", fanInFanOut);
         cfg.addProperty("inference_mode", true);
         cfg.addProperty("use_rslora", false);
         cfg.addProperty("init_lora_weights", true);
@@ -118,26 +123,29 @@ public final class PeftAdapter {
         }
     }
 
-    /** c_attn's LoRA from the q/k/v adapters of one layer: stacked A, block-diagonal B. */
-    private static void writeFusedAttention(ModelConfig config, int layer, int r, List<LoraTarget> fused,
-                                            Map<String, float[]> values, Map<String, SafetensorsWriter.Tensor> tensors) {
-        int d = config.hiddenSize();
-        int total = r * fused.size();
-        float[] a = new float[total * d];
-        float[] b = new float[3 * d * total];
-        for (int i = 0; i < fused.size(); i++) {
-            LoraTarget t = fused.get(i);
-            String k = LoraAdapters.key(layer, t);
-            System.arraycopy(values.get(k + ".lora_A"), 0, a, i * r * d, r * d);
-            float[] bt = values.get(k + ".lora_B"); // [d, r]
-            int rowOffset = t.ordinal() * d; // Q, K, V are ordinals 0, 1, 2: the thirds of c_attn's output
-            for (int row = 0; row < d; row++) {
-                System.arraycopy(bt, row * r, b, (rowOffset + row) * total + i * r, r);
+    /**
+     * One LoRA on a fused module from the adapters of some of its projections: A stacks their A
+     * matrices, B places each one's B in that projection's rows and zeros elsewhere.
+     */
+    private static void writeFused(ModelConfig config, int layer, int r, List<LoraTarget> adapted,
+                                   Map<String, float[]> values, Map<String, SafetensorsWriter.Tensor> tensors) {
+        Projection first = config.architecture().projection(config, layer, adapted.get(0));
+        int in = first.in();
+        int total = r * adapted.size();
+        float[] a = new float[total * in];
+        float[] b = new float[first.fusedOut() * total];
+        for (int i = 0; i < adapted.size(); i++) {
+            Projection p = config.architecture().projection(config, layer, adapted.get(i));
+            String k = LoraAdapters.key(layer, adapted.get(i));
+            System.arraycopy(values.get(k + ".lora_A"), 0, a, i * r * in, r * in);
+            float[] bt = values.get(k + ".lora_B"); // [out, r]
+            for (int row = 0; row < p.out(); row++) {
+                System.arraycopy(bt, row * r, b, (p.offset() + row) * total + i * r, r);
             }
         }
-        String module = prefix() + "transformer.h." + layer + ".attn.c_attn";
-        tensors.put(module + ".lora_A.weight", new SafetensorsWriter.Tensor(new long[] {total, d}, a));
-        tensors.put(module + ".lora_B.weight", new SafetensorsWriter.Tensor(new long[] {3L * d, total}, b));
+        String module = prefix() + first.module();
+        tensors.put(module + ".lora_A.weight", new SafetensorsWriter.Tensor(new long[] {total, in}, a));
+        tensors.put(module + ".lora_B.weight", new SafetensorsWriter.Tensor(new long[] {first.fusedOut(), total}, b));
     }
 
     /** Reads an adapter directory into adapters over all layers of the model, owned by {@code parent}. */
@@ -175,12 +183,9 @@ public final class PeftAdapter {
         Set<LoraTarget> targets = EnumSet.noneOf(LoraTarget.class);
         try (SafetensorsFile st = SafetensorsFile.open(dir.resolve(WEIGHTS))) {
             for (int layer = 0; layer < config.numLayers(); layer++) {
-                for (LoraTarget t : LoraTarget.values()) {
-                    if (config.family() == ModelFamily.GPT2 && t == LoraTarget.GATE) {
-                        continue;
-                    }
-                    boolean fused = config.family() == ModelFamily.GPT2 && t.ordinal() <= LoraTarget.V.ordinal();
-                    String module = fused ? "transformer.h." + layer + ".attn.c_attn" : module(config, layer, t);
+                for (LoraTarget t : config.architecture().loraTargets()) {
+                    Projection p = config.architecture().projection(config, layer, t);
+                    String module = p.module();
                     String aName = find(st, module + ".lora_A.weight");
                     if (aName == null) {
                         continue;
@@ -189,16 +194,14 @@ public final class PeftAdapter {
                     long[] as = st.shape(aName);
                     long[] bs = st.shape(bName == null ? aName : bName);
                     int r = (int) as[0];
-                    int[] io = LoraAdapters.dims(config, t);
-                    int out = fused ? 3 * io[1] : io[1];
-                    if (bName == null || as.length != 2 || as[1] != io[0] || bs.length != 2 || bs[0] != out || bs[1] != r) {
+                    if (bName == null || as.length != 2 || as[1] != p.in() || bs.length != 2 || bs[0] != p.fusedOut() || bs[1] != r) {
                         throw new ModelLoadException(dir.resolve(WEIGHTS) + ": LoRA of " + module + " has shapes A "
                                 + java.util.Arrays.toString(as) + ", B " + java.util.Arrays.toString(bs) + ", expected A [r, "
-                                + io[0] + "] and B [" + out + ", r]");
+                                + p.in() + "] and B [" + p.fusedOut() + ", r]");
                     }
                     float[] b = st.floats(bName);
-                    if (fused) {
-                        b = java.util.Arrays.copyOfRange(b, t.ordinal() * io[1] * r, (t.ordinal() + 1) * io[1] * r);
+                    if (p.fused()) {
+                        b = java.util.Arrays.copyOfRange(b, p.offset() * r, (p.offset() + p.out()) * r);
                     }
                     int rank = rankPattern.getOrDefault(matchKey(rankPattern, module), globalRank);
                     double alpha = alphaPattern.getOrDefault(matchKey(alphaPattern, module), globalAlpha);
@@ -206,7 +209,7 @@ public final class PeftAdapter {
                         throw new ModelLoadException(cfgFile + ": " + module + " has rank " + r + " in the weights but "
                                 + rank + " in the config");
                     }
-                    modules.put(LoraAdapters.key(layer, t), new Module(layer, st.floats(aName), b, r, io[0], io[1], alpha / r));
+                    modules.put(LoraAdapters.key(layer, t), new Module(layer, st.floats(aName), b, r, p.in(), p.out(), alpha / r));
                     targets.add(t);
                 }
             }
@@ -274,34 +277,6 @@ public final class PeftAdapter {
             return prefix() + name;
         }
         return st.contains(name) ? name : null;
-    }
-
-    /** HF module path of a target in a layer. */
-    static String module(ModelConfig config, int layer, LoraTarget t) {
-        if (config.family() == ModelFamily.GPT2) {
-            return "transformer.h." + layer + "." + switch (t) {
-                case Q, K, V -> "attn.c_attn";
-                case O -> "attn.c_proj";
-                case UP -> "mlp.c_fc";
-                case DOWN -> "mlp.c_proj";
-                case GATE -> throw new IllegalArgumentException("GPT-2 has no gate projection");
-            };
-        }
-        return "model.layers." + layer + "." + switch (t) {
-            case Q -> "self_attn.q_proj";
-            case K -> "self_attn.k_proj";
-            case V -> "self_attn.v_proj";
-            case O -> "self_attn.o_proj";
-            case GATE -> "mlp.gate_proj";
-            case UP -> "mlp.up_proj";
-            case DOWN -> "mlp.down_proj";
-        };
-    }
-
-    private static String shortName(ModelConfig config, LoraTarget t) {
-        String m = module(config, 0, t);
-        return config.family() == ModelFamily.GPT2 ? m.substring(m.indexOf('.', m.indexOf(".h.") + 3) + 1)
-                : m.substring(m.lastIndexOf('.') + 1);
     }
 
     private static SafetensorsWriter.Tensor tensor(int rows, int cols, float[] values) {

@@ -16,11 +16,14 @@ import java.util.Set;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.splitlora.model.BuiltinModels;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.LoraTestSupport;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.ModelTestSupport;
+import org.splitlora.model.TinyHfModels;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.model.lora.LoraTarget;
@@ -65,6 +68,28 @@ class PeftAdapterTest {
         try (SafetensorsFile st = SafetensorsFile.open(tmp.resolve("llama").resolve(PeftAdapter.WEIGHTS))) {
             assertEquals(List.of(2L, 64L), boxed(st.shape("base_model.model.model.layers.2.self_attn.q_proj.lora_A.weight")));
             assertEquals(List.of(172L, 4L), boxed(st.shape("base_model.model.model.layers.0.mlp.up_proj.lora_B.weight")));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mistral", "qwen2", "qwen3"})
+    void llamaStyleFamiliesUsePeftsModuleNames(String type) throws IOException {
+        JsonObject config = TinyHfModels.config(type, 256, 32, 2, 4, 2, 48, 64, false);
+        if (type.equals("qwen3")) {
+            config.addProperty("head_dim", 12);
+        }
+        TinyHfModels.write(tmp.resolve(type + "-model"), config, 3);
+        ModelSource source = ModelSource.of(tmp.resolve(type + "-model").toString());
+        JsonObject cfg = roundTrip(source, LoraSpec.of(EnumSet.allOf(LoraTarget.class), 4, 8, 0.0), tmp.resolve(type));
+        assertEquals(Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), targets(cfg));
+        assertEquals(false, cfg.get("fan_in_fan_out").getAsBoolean());
+        int q = type.equals("qwen3") ? 48 : 32;
+        try (SafetensorsFile st = SafetensorsFile.open(tmp.resolve(type).resolve(PeftAdapter.WEIGHTS))) {
+            assertEquals(2 * 7 * 2, st.names().size());
+            assertEquals(List.of(4L, 32L), boxed(st.shape("base_model.model.model.layers.1.self_attn.k_proj.lora_A.weight")));
+            assertEquals(List.of((long) q, 4L), boxed(st.shape("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight")));
+            assertEquals(List.of(4L, (long) q), boxed(st.shape("base_model.model.model.layers.0.self_attn.o_proj.lora_A.weight")));
+            assertEquals(List.of(32L, 4L), boxed(st.shape("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight")));
         }
     }
 

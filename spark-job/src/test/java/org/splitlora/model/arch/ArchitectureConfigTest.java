@@ -1,0 +1,220 @@
+package org.splitlora.model.arch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.splitlora.model.ModelSource;
+import org.splitlora.model.config.ModelConfig;
+import org.splitlora.model.config.RopeScaling;
+import org.splitlora.model.lora.LoraTarget;
+import org.splitlora.model.weights.ModelLoadException;
+
+/** config.json as the HF hub has it for the supported families, and the keys we refuse by name. */
+class ArchitectureConfigTest {
+
+    /** meta-llama/Llama-3.2-1B. */
+    static final String LLAMA_3_2_1B = """
+            {"architectures": ["LlamaForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+             "bos_token_id": 128000, "eos_token_id": 128001, "head_dim": 64, "hidden_act": "silu",
+             "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 8192,
+             "max_position_embeddings": 131072, "mlp_bias": false, "model_type": "llama",
+             "num_attention_heads": 32, "num_hidden_layers": 16, "num_key_value_heads": 8, "pretraining_tp": 1,
+             "rms_norm_eps": 1e-05, "rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+             "original_max_position_embeddings": 8192, "rope_type": "llama3"}, "rope_theta": 500000.0,
+             "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.45.0.dev0",
+             "use_cache": true, "vocab_size": 128256}""";
+
+    /** TinyLlama/TinyLlama-1.1B-Chat-v1.0. */
+    static final String TINYLLAMA = """
+            {"architectures": ["LlamaForCausalLM"], "attention_bias": false, "bos_token_id": 1, "eos_token_id": 2,
+             "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 5632,
+             "max_position_embeddings": 2048, "model_type": "llama", "num_attention_heads": 32, "num_hidden_layers": 22,
+             "num_key_value_heads": 4, "pretraining_tp": 1, "rms_norm_eps": 1e-05, "rope_scaling": null,
+             "rope_theta": 10000.0, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+             "transformers_version": "4.35.0", "use_cache": true, "vocab_size": 32000}""";
+
+    /** Qwen/Qwen2.5-0.5B-Instruct. */
+    static final String QWEN2_5 = """
+            {"architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643,
+             "eos_token_id": 151645, "hidden_act": "silu", "hidden_size": 896, "initializer_range": 0.02,
+             "intermediate_size": 4864, "max_position_embeddings": 32768, "max_window_layers": 21, "model_type": "qwen2",
+             "num_attention_heads": 14, "num_hidden_layers": 24, "num_key_value_heads": 2, "rms_norm_eps": 1e-06,
+             "rope_theta": 1000000.0, "sliding_window": 32768, "tie_word_embeddings": true, "torch_dtype": "bfloat16",
+             "transformers_version": "4.43.1", "use_cache": true, "use_sliding_window": false, "vocab_size": 151936}""";
+
+    /** Qwen/Qwen3-0.6B. */
+    static final String QWEN3 = """
+            {"architectures": ["Qwen3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+             "bos_token_id": 151643, "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu", "hidden_size": 1024,
+             "initializer_range": 0.02, "intermediate_size": 3072, "max_position_embeddings": 40960,
+             "max_window_layers": 28, "model_type": "qwen3", "num_attention_heads": 16, "num_hidden_layers": 28,
+             "num_key_value_heads": 8, "rms_norm_eps": 1e-06, "rope_scaling": null, "rope_theta": 1000000,
+             "sliding_window": null, "tie_word_embeddings": true, "torch_dtype": "bfloat16",
+             "transformers_version": "4.51.0", "use_cache": true, "use_sliding_window": false, "vocab_size": 151936}""";
+
+    /** mistralai/Mistral-7B-v0.1. */
+    static final String MISTRAL = """
+            {"architectures": ["MistralForCausalLM"], "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu",
+             "hidden_size": 4096, "initializer_range": 0.02, "intermediate_size": 14336, "max_position_embeddings": 32768,
+             "model_type": "mistral", "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8,
+             "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "sliding_window": 4096, "tie_word_embeddings": false,
+             "torch_dtype": "bfloat16", "transformers_version": "4.34.0.dev0", "use_cache": true, "vocab_size": 32000}""";
+
+    /** openai-community/gpt2. */
+    static final String GPT2 = """
+            {"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1,
+             "bos_token_id": 50256, "embd_pdrop": 0.1, "eos_token_id": 50256, "initializer_range": 0.02,
+             "layer_norm_epsilon": 1e-05, "model_type": "gpt2", "n_ctx": 1024, "n_embd": 768, "n_head": 12,
+             "n_layer": 12, "n_positions": 1024, "resid_pdrop": 0.1, "summary_activation": null,
+             "summary_first_dropout": 0.1, "summary_proj_to_labels": true, "summary_type": "cls_index",
+             "summary_use_proj": true, "task_specific_params": {"text-generation": {"do_sample": true, "max_length": 50}},
+             "vocab_size": 50257}""";
+
+    @TempDir
+    Path tmp;
+
+    static ModelConfig parse(String json) {
+        return Architectures.parse(new HfConfigJson(JsonParser.parseString(json).getAsJsonObject()));
+    }
+
+    static String refused(String json) {
+        return assertThrows(IllegalArgumentException.class, () -> parse(json)).getMessage();
+    }
+
+    static String edit(String json, java.util.function.Consumer<JsonObject> change) {
+        JsonObject o = JsonParser.parseString(json).getAsJsonObject();
+        change.accept(o);
+        return o.toString();
+    }
+
+    @Test
+    void hubConfigsOfTheSupportedFamiliesParse() {
+        ModelConfig llama = parse(LLAMA_3_2_1B);
+        assertEquals("llama", llama.architecture().modelType());
+        assertEquals(64, llama.headDim());
+        assertEquals(8, llama.numKvHeads());
+        assertTrue(llama.tieWordEmbeddings());
+        assertEquals(new ModelConfig.Rope(500000, new RopeScaling.Llama3(32, 1, 4, 8192)), llama.rope());
+        assertEquals(Set.of(), llama.biasedProjections());
+
+        ModelConfig tiny = parse(TINYLLAMA);
+        assertInstanceOf(RopeScaling.None.class, tiny.rope().scaling());
+        assertEquals(22, tiny.numLayers());
+
+        ModelConfig qwen2 = parse(QWEN2_5);
+        assertEquals(EnumSet.of(LoraTarget.Q, LoraTarget.K, LoraTarget.V), qwen2.biasedProjections());
+        assertEquals(ModelConfig.fullAttention(24), qwen2.slidingWindows(), "use_sliding_window is false");
+        assertEquals(64, qwen2.headDim());
+
+        ModelConfig qwen3 = parse(QWEN3);
+        assertEquals(128, qwen3.headDim());
+        assertEquals(16, qwen3.numHeads());
+        assertEquals(ModelConfig.fullAttention(28), qwen3.slidingWindows());
+        // Qwen3Config's head_dim default is 128, not hidden / heads
+        assertEquals(128, parse(edit(QWEN3, o -> o.remove("head_dim"))).headDim());
+
+        ModelConfig mistral = parse(MISTRAL);
+        assertEquals(java.util.Collections.nCopies(32, 4096), mistral.slidingWindows());
+        assertEquals(Set.of(), mistral.biasedProjections());
+        // HF's MistralConfig: an absent sliding_window is 4096, null is none
+        assertEquals(java.util.Collections.nCopies(32, 4096), parse(edit(MISTRAL, o -> o.remove("sliding_window"))).slidingWindows());
+        assertEquals(ModelConfig.fullAttention(32), parse(edit(MISTRAL, o -> o.add("sliding_window", null))).slidingWindows());
+
+        ModelConfig gpt2 = parse(GPT2);
+        assertNull(gpt2.rope());
+        assertEquals(1024, gpt2.maxPositions());
+        assertEquals(EnumSet.complementOf(EnumSet.of(LoraTarget.GATE)), gpt2.architecture().loraTargets());
+    }
+
+    @Test
+    void qwenSlidingWindowsFollowUseSlidingWindowAndLayerTypes() {
+        ModelConfig byMaxWindowLayers = parse(edit(QWEN2_5, o -> {
+            o.addProperty("use_sliding_window", true);
+            o.addProperty("sliding_window", 1024);
+        }));
+        for (int l = 0; l < 24; l++) {
+            assertEquals(l >= 21 ? 1024 : 0, byMaxWindowLayers.slidingWindows().get(l), "layer " + l);
+        }
+        String twoLayers = edit(QWEN3, o -> {
+            o.addProperty("num_hidden_layers", 2);
+            o.addProperty("use_sliding_window", true);
+            o.addProperty("sliding_window", 512);
+            o.add("layer_types", JsonParser.parseString("[\"full_attention\", \"sliding_attention\"]"));
+        });
+        assertEquals(java.util.List.of(0, 512), parse(twoLayers).slidingWindows());
+        assertEquals("key 'layer_types' has 2 entries for 3 layers",
+                refused(edit(twoLayers, o -> o.addProperty("num_hidden_layers", 3))));
+        assertEquals("key 'layer_types': 'chunked_attention' is not supported (full_attention, sliding_attention)",
+                refused(edit(twoLayers, o -> o.add("layer_types", JsonParser.parseString("[\"full_attention\", \"chunked_attention\"]")))));
+        // keys the family's HF config does not have
+        assertEquals("key 'attention_bias' is not supported for model_type 'qwen2'",
+                refused(edit(QWEN2_5, o -> o.addProperty("attention_bias", false))));
+        assertEquals("key 'layer_types' is not supported for model_type 'mistral'",
+                refused(edit(MISTRAL, o -> o.add("layer_types", JsonParser.parseString("[\"full_attention\"]")))));
+    }
+
+    @Test
+    void ropeTypesAndTheirKeys() {
+        assertEquals(new RopeScaling.Linear(2), parse(edit(TINYLLAMA, o -> o.add("rope_scaling",
+                JsonParser.parseString("{\"type\": \"linear\", \"factor\": 2.0}")))).rope().scaling());
+        assertEquals(new RopeScaling.DynamicNtk(2), parse(edit(TINYLLAMA, o -> o.add("rope_scaling",
+                JsonParser.parseString("{\"rope_type\": \"dynamic\", \"factor\": 2.0}")))).rope().scaling());
+        // transformers 5 writes rope_parameters with the theta inside
+        ModelConfig v5 = parse(edit(LLAMA_3_2_1B, o -> {
+            o.add("rope_parameters", o.remove("rope_scaling"));
+            o.getAsJsonObject("rope_parameters").add("rope_theta", o.remove("rope_theta"));
+        }));
+        assertEquals(parse(LLAMA_3_2_1B).rope(), v5.rope());
+
+        assertEquals("key 'rope_scaling.rope_type' = 'yarn' is not supported (supported: default, linear, dynamic, llama3)",
+                refused(edit(TINYLLAMA, o -> o.add("rope_scaling", JsonParser.parseString("{\"rope_type\": \"yarn\", \"factor\": 4.0}")))));
+        assertEquals("key 'rope_scaling.beta_fast' is not supported for rope type 'llama3'", refused(edit(LLAMA_3_2_1B,
+                o -> o.getAsJsonObject("rope_scaling").addProperty("beta_fast", 32))));
+        assertEquals("missing required key 'rope_scaling.low_freq_factor'", refused(edit(LLAMA_3_2_1B,
+                o -> o.getAsJsonObject("rope_scaling").remove("low_freq_factor"))));
+        assertTrue(refused(edit(TINYLLAMA, o -> o.add("rope_scaling", JsonParser.parseString(
+                "{\"rope_type\": \"dynamic\", \"factor\": 2.0, \"original_max_position_embeddings\": 1024}"))))
+                .startsWith("key 'rope_scaling.original_max_position_embeddings' (1024) must equal max_position_embeddings (2048)"));
+        assertTrue(refused(edit(LLAMA_3_2_1B, o -> o.add("rope_parameters", JsonParser.parseString("{\"rope_type\": \"default\"}"))))
+                .contains("'rope_parameters' and 'rope_scaling' are both set"));
+    }
+
+    @Test
+    void keysWeDoNotImplementAreRefusedByName() {
+        assertEquals("key 'attn_logit_softcapping' is not supported for model_type 'llama'",
+                refused(edit(TINYLLAMA, o -> o.addProperty("attn_logit_softcapping", 50.0))));
+        assertEquals("keys 'quantization_config', 'partial_rotary_factor' are not supported for model_type 'llama'",
+                refused(edit(TINYLLAMA, o -> {
+                    o.add("quantization_config", JsonParser.parseString("{\"quant_method\": \"gptq\", \"bits\": 4}"));
+                    o.addProperty("partial_rotary_factor", 0.5);
+                })));
+        assertEquals("key 'is_encoder_decoder' = true is not supported for model_type 'gpt2'",
+                refused(edit(GPT2, o -> o.addProperty("is_encoder_decoder", true))));
+        parse(edit(GPT2, o -> o.addProperty("is_encoder_decoder", false)));
+        assertEquals("key 'n_embd' must be an integer, got 76.8", refused(edit(GPT2, o -> o.addProperty("n_embd", 76.8))));
+        assertEquals("key 'tie_word_embeddings' must be true or false, got \"yes\"",
+                refused(edit(TINYLLAMA, o -> o.addProperty("tie_word_embeddings", "yes"))));
+        assertTrue(refused(edit(TINYLLAMA, o -> o.addProperty("model_type", "gemma2")))
+                .startsWith("unsupported model_type 'gemma2' (supported: gpt2, llama, "));
+    }
+
+    @Test
+    void errorsThroughAModelDirectoryNameTheFile() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("m"));
+        Files.writeString(dir.resolve("config.json"), edit(TINYLLAMA, o -> o.addProperty("attn_logit_softcapping", 50.0)));
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelSource.of(dir.toString()));
+        assertEquals(dir.resolve("config.json") + ": key 'attn_logit_softcapping' is not supported for model_type 'llama'",
+                e.getMessage());
+    }
+}
