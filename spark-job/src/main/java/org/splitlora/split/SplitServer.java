@@ -21,9 +21,8 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.OptionalInt;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -32,19 +31,24 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.splitlora.model.config.ModelConfig;
+import org.splitlora.split.schedule.LockStepScheduler;
+import org.splitlora.split.schedule.StepScheduler;
 
 /**
- * The split server the driver hosts: a gRPC service that runs the {@link ServerSegment} for the
- * clients of the current round. Clients advance in lock-step: the server waits until every client
- * due at (step, micro-batch) has sent its activations, serves them (one batch in v2), and takes
- * one optimizer step per global step on the server's adapters, each on the mean of the gradients
- * of the clients it served.
- * The grouping depends only on the round's clients, never on arrival order, so runs are
- * reproducible.
+ * The split server the driver hosts: the gRPC transport in front of the {@link ServerSegment} for
+ * the clients of the current round. It checks the secret on a stream's headers, limits streams,
+ * decodes and checks frames, answers each micro-batch with its activation gradient, and counts
+ * each client's traffic. Which micro-batches are served together, and when, is the
+ * {@link StepScheduler}'s choice (today {@link LockStepScheduler}: clients advance in lock-step, a
+ * group is served once every client due at (step, micro-batch) has sent, its grouping independent
+ * of arrival order); after a step's last group the segment takes one optimizer step on the
+ * server's adapters, each on the mean of the gradients of the clients it served.
  *
- * <p>One worker thread owns the segment (PyTorch state is not shared across threads); gRPC threads
- * only decode frames and queue them. A frame of a newer Spark stage attempt rolls the segment back
- * to its state at the start of the round, so a retried round counts each update once.
+ * <p>One worker thread owns the segment and the scheduler (PyTorch state is not shared across
+ * threads); gRPC threads only decode frames and queue them. A frame of a newer Spark stage attempt
+ * rolls the segment back to its state at the start of the round, so a retried round counts each
+ * update once.
  *
  * <p>Limits against callers that are not clients of the run: the secret is checked on a stream's
  * headers, before any of its frames is read; a connection carries one stream (a client opens one
@@ -65,25 +69,25 @@ public final class SplitServer implements AutoCloseable {
     private final Thread worker;
     private volatile boolean running = true;
 
-    // Round state, owned by the worker thread.
-    private int round = -1;
-    private int attempt;
-    private int firstStep;
-    private int stepCount;
-    private Set<Integer> expected = Set.of();
+    // Owned by the worker thread.
+    private final StepScheduler<Arrival> scheduler;
     private ServerSegment.Snapshot roundStart;
-    private int step;
-    private int micro;
-    private final Map<Integer, Integer> microCounts = new TreeMap<>();
-    private final Set<Integer> finished = new TreeSet<>();
-    private int brokenAttempt = -1;
-    private final Map<Integer, Arrival> waiting = new TreeMap<>();
-    private long groupSince;
     private final Map<Integer, ClientTraffic> traffic = new TreeMap<>();
 
     private SplitServer(ServerSegment segment, ServerSettings settings) {
         this.segment = segment;
         this.settings = settings;
+        this.scheduler = new LockStepScheduler<>(settings.stepTimeout(), new StepScheduler.Effects<>() {
+            @Override
+            public void refuse(Arrival a, StepScheduler.Refusal why, String message) {
+                a.stream().fail(status(why).withDescription(message));
+            }
+
+            @Override
+            public void rollBack() {
+                segment.restore(roundStart);
+            }
+        });
         ServerServiceDefinition service = ServerServiceDefinition.builder(SplitProtocol.SERVICE)
                 .addMethod(SplitProtocol.RAW_EXCHANGE, ServerCalls.asyncBidiStreamingCall(this::openStream))
                 .build();
@@ -136,15 +140,9 @@ public final class SplitServer implements AutoCloseable {
     public void beginRound(int round, int firstStep, int steps, Map<Integer, Integer> cuts, ServerSegment.StartValues start) {
         onWorker(() -> {
             segment.startRound(cuts, start);
-            this.round = round;
-            this.attempt = 0;
-            this.brokenAttempt = -1;
-            this.firstStep = firstStep;
-            this.stepCount = steps;
-            this.expected = new TreeSet<>(cuts.keySet());
+            scheduler.open(new StepScheduler.Turn(round, firstStep, steps, cuts.keySet()));
             this.traffic.clear();
             this.roundStart = segment.snapshot();
-            resetCursor();
             return null;
         });
     }
@@ -152,12 +150,7 @@ public final class SplitServer implements AutoCloseable {
     /** Closes the round; returns what each client exchanged with the server in it. */
     public Map<Integer, ClientTraffic> endRound() {
         return onWorker(() -> {
-            if (step != firstStep + stepCount) {
-                throw new IllegalStateException("round " + round + " ended at step " + step + " of "
-                        + (firstStep + stepCount) + ": some client did not finish");
-            }
-            this.round = -1;
-            this.expected = Set.of();
+            scheduler.close();
             return Map.copyOf(traffic);
         });
     }
@@ -259,7 +252,7 @@ public final class SplitServer implements AutoCloseable {
 
     private record Abort(int round, int firstStep, int attempt, String reason) {}
 
-    // ---- worker side: group, compute, reply ------------------------------------------------
+    // ---- worker side: schedule, compute, reply ---------------------------------------------
 
     @SuppressWarnings("unchecked")
     private <T> T onWorker(Callable<T> action) {
@@ -292,7 +285,7 @@ public final class SplitServer implements AutoCloseable {
                 } else if (ev instanceof Gone g) {
                     gone(g.stream(), g.cancelled());
                 } else if (ev instanceof Abort x) {
-                    abort(x);
+                    scheduler.abort(x.round(), x.firstStep(), x.attempt(), x.reason());
                 } else if (ev instanceof Control c) {
                     try {
                         c.done().complete(c.action().call());
@@ -300,17 +293,19 @@ public final class SplitServer implements AutoCloseable {
                         c.done().completeExceptionally(e);
                     }
                 }
-                expireWaiting();
+                scheduler.expire(System.nanoTime());
             } catch (RuntimeException e) {
-                // a compute failure fails the clients of the group, never the server
+                // a compute failure fails the waiting clients, never the server
                 LOG.warn("split server: {}", e.toString());
-                failWaiting(Status.INTERNAL.withDescription("server error: " + e.getMessage()));
+                for (Arrival a : scheduler.drain()) {
+                    a.stream().fail(Status.INTERNAL.withDescription("server error: " + e.getMessage()));
+                }
             }
         }
     }
 
     /**
-     * A client left. If it had steps to go, the round cannot finish in lock-step: fail the other
+     * A client left. If it had steps to go, the round cannot finish: the scheduler fails the other
      * clients now (Spark then retries the whole barrier stage) instead of letting them time out.
      */
     private void gone(Stream stream, boolean cancelled) {
@@ -320,148 +315,85 @@ public final class SplitServer implements AutoCloseable {
         } else {
             stream.complete();
         }
-        waiting.values().removeIf(a -> a.stream() == stream);
-        // only a stream that took part in the current attempt can break it (not a refused straggler)
-        if (round >= 0 && stream.attempt == attempt && expected.contains(stream.clientId) && !finished.contains(stream.clientId)
-                && brokenAttempt < attempt) {
-            LOG.warn("split server: client {} left round {} before its last step; failing the round's attempt {}",
-                    stream.clientId, round + 1, attempt);
-            brokenAttempt = attempt;
-            failWaiting(Status.ABORTED.withDescription("client " + stream.clientId + " left round " + (round + 1)));
-        }
-    }
-
-    private void abort(Abort x) {
-        if (x.round() != round || x.firstStep() != firstStep || x.attempt() < attempt || x.attempt() <= brokenAttempt) {
-            return; // another turn, or an attempt already superseded or failed
-        }
-        LOG.warn("split server: round {} stage attempt {} failed ({}); failing its waiting clients", round + 1, x.attempt(),
-                x.reason());
-        brokenAttempt = x.attempt();
-        failWaiting(Status.ABORTED.withDescription("round " + (round + 1) + " attempt " + x.attempt() + ": " + x.reason()));
+        scheduler.disconnected(a -> a.stream() == stream, stream.clientId, stream.attempt);
     }
 
     private void arrive(Arrival a) {
         StepRequest r = a.request();
-        String problem = admit(r);
-        if (problem != null) {
-            a.stream().fail(Status.FAILED_PRECONDITION.withDescription(problem));
+        if (!r.runId().equals(settings.runId())) {
+            a.stream().fail(Status.FAILED_PRECONDITION.withDescription("frame of run " + r.runId() + ", this server serves run "
+                    + settings.runId()));
+            return;
+        }
+        StepScheduler.Slot slot = new StepScheduler.Slot(r.clientId(), r.round(), r.attempt(), r.step(), r.micro(), r.microCount());
+        if (!scheduler.admit(a, slot)) {
             return;
         }
         try {
-            segment.check(r);
+            checkFits(r);
         } catch (MalformedFrameException e) {
             a.stream().fail(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
             return;
         }
-        if (r.attempt() > attempt) {
-            // Spark retries the whole barrier stage: forget the failed attempt's steps
-            LOG.warn("split server: round {} restarts as stage attempt {}; rolling back to the round start", round + 1, r.attempt());
-            failWaiting(Status.ABORTED.withDescription("round " + (round + 1) + " restarted as attempt " + r.attempt()));
-            segment.restore(roundStart);
-            attempt = r.attempt();
-            resetCursor();
-        }
-        if (r.step() != step || r.micro() != micro) {
-            a.stream().fail(Status.FAILED_PRECONDITION.withDescription("client " + r.clientId() + " sent step "
-                    + r.step() + " micro-batch " + r.micro() + ", the server is at step " + step + " micro-batch " + micro));
+        if (!scheduler.enqueue(a, slot, System.nanoTime())) {
             return;
         }
         a.stream().clientId = r.clientId();
         a.stream().attempt = r.attempt();
-        if (micro == 0) {
-            microCounts.put(r.clientId(), r.microCount());
-        }
-        if (waiting.isEmpty()) {
-            groupSince = System.nanoTime();
-        }
-        waiting.put(r.clientId(), a);
-        serveIfComplete();
-    }
-
-    /** Why a frame cannot join the current round, or null. */
-    private String admit(StepRequest r) {
-        if (!r.runId().equals(settings.runId())) {
-            return "frame of run " + r.runId() + ", this server serves run " + settings.runId();
-        }
-        if (r.round() != round) {
-            return "frame of round " + r.round() + ", the server is " + (round < 0 ? "between rounds" : "in round " + round);
-        }
-        if (!expected.contains(r.clientId())) {
-            return "client " + r.clientId() + " is not in round " + round;
-        }
-        if (r.attempt() < attempt) {
-            return "stage attempt " + r.attempt() + " was superseded by attempt " + attempt;
-        }
-        if (r.attempt() <= brokenAttempt) {
-            return "stage attempt " + r.attempt() + " of round " + round + " failed (a client left or its task failed)";
-        }
-        if (waiting.containsKey(r.clientId()) && r.attempt() == attempt) {
-            return "client " + r.clientId() + " sent twice before a reply";
-        }
-        return null;
-    }
-
-    private void serveIfComplete() {
-        List<Integer> members = new ArrayList<>();
-        for (int c : expected) {
-            if (micro == 0 || microCounts.getOrDefault(c, 0) > micro) {
-                members.add(c);
+        for (StepScheduler.Group<Arrival> g = scheduler.next(); g != null; g = scheduler.next()) {
+            serve(g);
+            scheduler.served(g);
+            if (g.endsStep()) {
+                segment.step(g.step());
             }
         }
-        if (micro == 0 && microCounts.size() < expected.size() || !waiting.keySet().containsAll(members)) {
-            return;
+    }
+
+    /** Rejects a frame that does not fit the segment: cut, width, labels. */
+    private void checkFits(StepRequest r) {
+        OptionalInt cut = segment.cutOf(r.clientId());
+        if (cut.isEmpty() || r.cut() != cut.getAsInt()) {
+            throw new MalformedFrameException("client " + r.clientId() + " sent activations at cut " + r.cut()
+                    + (cut.isEmpty() ? " but has no cut this round" : " but its cut this round is " + cut.getAsInt()));
         }
-        List<StepRequest> group = new ArrayList<>(members.size());
-        for (int c : members) {
-            group.add(waiting.get(c).request());
+        ModelConfig model = segment.config();
+        if (r.hidden() != model.hiddenSize()) {
+            throw new MalformedFrameException("activation width " + r.hidden() + ", the model's hidden size is "
+                    + model.hiddenSize());
         }
+        for (int label : r.labels()) {
+            if (label < 0 || label >= model.vocabSize()) {
+                throw new MalformedFrameException("label " + label + " outside the vocabulary of " + model.vocabSize());
+            }
+        }
+    }
+
+    /** Runs a group on the segment and answers each member with its gradient, in the member's wire dtype. */
+    private void serve(StepScheduler.Group<Arrival> g) {
         long start = System.nanoTime();
-        ServerSegment.GroupResult result = segment.forwardBackward(group);
-        for (int i = 0; i < members.size(); i++) {
-            Arrival a = waiting.remove(members.get(i));
+        List<SegmentInput> inputs = new ArrayList<>(g.members().size());
+        for (Arrival a : g.members()) {
+            inputs.add(a.request().segmentInput());
+        }
+        ServerSegment.GroupResult result = segment.forwardBackward(inputs);
+        for (int i = 0; i < g.members().size(); i++) {
+            Arrival a = g.members().get(i);
             ServerSegment.Outcome o = result.outcomes().get(i);
-            StepReply reply = new StepReply(step, micro, o.loss(), a.request().dtype(), o.gradient(),
+            byte[] gradient = a.request().dtype().encode(o.gradient());
+            StepReply reply = new StepReply(g.step(), g.micro(), o.loss(), a.request().dtype(), gradient,
                     (float) result.forwardSeconds(), (float) result.backwardSeconds(), (float) ((start - a.nanos()) / 1e9));
             a.stream().replies.onNext(reply);
-            if (step == firstStep + stepCount - 1 && micro == a.request().microCount() - 1) {
-                finished.add(members.get(i));
-            }
-            traffic.put(members.get(i), traffic.getOrDefault(members.get(i), ClientTraffic.NONE)
-                    .plus(a.bytes(), o.gradient().length));
-        }
-        micro++;
-        int micros = microCounts.values().stream().mapToInt(Integer::intValue).max().orElse(1);
-        if (micro >= micros) {
-            segment.step(step);
-            step++;
-            micro = 0;
-            microCounts.clear();
+            int client = g.clients().get(i);
+            traffic.put(client, traffic.getOrDefault(client, ClientTraffic.NONE).plus(a.bytes(), gradient.length));
         }
     }
 
-    private void expireWaiting() {
-        if (!waiting.isEmpty() && System.nanoTime() - groupSince > settings.stepTimeout().toNanos()) {
-            Set<Integer> missing = new TreeSet<>(expected);
-            missing.removeAll(waiting.keySet());
-            failWaiting(Status.DEADLINE_EXCEEDED.withDescription("step " + step + ": no activations from client(s) "
-                    + missing + " within split.stepTimeout " + settings.stepTimeout()));
-        }
-    }
-
-    private void failWaiting(Status status) {
-        for (Arrival a : waiting.values()) {
-            a.stream().fail(status);
-        }
-        waiting.clear();
-    }
-
-    private void resetCursor() {
-        finished.clear();
-        step = firstStep;
-        micro = 0;
-        microCounts.clear();
-        waiting.clear();
+    private static Status status(StepScheduler.Refusal why) {
+        return switch (why) {
+            case NOT_DUE -> Status.FAILED_PRECONDITION;
+            case ATTEMPT_ABORTED -> Status.ABORTED;
+            case TIMED_OUT -> Status.DEADLINE_EXCEEDED;
+        };
     }
 
     /** Refuses calls without the run's secret (compared in constant time). */

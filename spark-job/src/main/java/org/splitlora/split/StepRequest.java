@@ -56,6 +56,12 @@ public record StepRequest(
         }
     }
 
+    /** The micro-batch as the server segment runs it: the activations decoded from the wire dtype. */
+    public SegmentInput segmentInput() {
+        return new SegmentInput(clientId, cut, dropoutSeed, batch, time, dtype.decode(activations, batch * time * hidden),
+                lengths, targetPositions, labels, lossWeight);
+    }
+
     /** Bytes of the payload that crossed the network (activations, masks and labels). */
     public long wireBytes() {
         return activations.length + 4L * lengths.length + 12L * labels.length;
