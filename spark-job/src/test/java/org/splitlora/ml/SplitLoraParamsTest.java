@@ -172,6 +172,23 @@ class SplitLoraParamsTest {
     }
 
     @Test
+    void fitRefusesRowsPrepareWouldRejectAndAUsedOutPathBeforeWritingAnything() throws Exception {
+        SparkSession spark = SparkSession.active();
+        List<org.apache.spark.sql.Row> blank = List.of(org.apache.spark.sql.RowFactory.create(0, "a", "b"),
+                org.apache.spark.sql.RowFactory.create(1, "c", "  "), org.apache.spark.sql.RowFactory.create(null, "e", "f"));
+        SplitLoraEstimator e = configured();
+        assertEquals("completionCol 'completion': 1 of 3 rows are null or blank",
+                oneLineError(() -> e.fit(spark.createDataFrame(blank, ROWS))));
+        assertEquals("clientCol 'client': 1 of 2 rows are null or blank",
+                oneLineError(() -> e.fit(spark.createDataFrame(blank.subList(0, 1), ROWS).union(
+                        spark.createDataFrame(blank.subList(2, 3), ROWS)))));
+        assertTrue(!java.nio.file.Files.exists(tmp.resolve("out")), "nothing written");
+        java.nio.file.Files.createDirectories(tmp.resolve("out/run"));
+        assertTrue(oneLineError(() -> e.fit(spark.createDataFrame(blank.subList(0, 1), ROWS))).startsWith("outPath: file:"
+                + tmp.resolve("out") + " already exists; fit writes source/, data/ and run/ into a new (or empty) directory"));
+    }
+
+    @Test
     void transformSchemaChecksTheColumnsFitReads() {
         SplitLoraEstimator e = configured();
         StructType out = e.transformSchema(ROWS);
