@@ -34,6 +34,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.splitlora.cli.CliRun;
@@ -47,8 +48,10 @@ import org.splitlora.testutil.Fixtures;
  * The Spark ML API end to end on stories260k and E2E rows: fit on a DataFrame of (client, prompt,
  * completion) == {@code prepare} + {@code train} on the same rows and seed (same shards, per-round
  * losses, adapter); transform == generation with the CLI run's adapter; save/load and a saved
- * PipelineModel give the same outputs.
+ * PipelineModel give the same outputs. Four trainings and five prepares, about 2 minutes on 2 shared
+ * cores: tagged slow.
  */
+@Tag("slow")
 class SplitLoraEstimatorTest {
 
     private static final String MODEL = Fixtures.stories260k().toString();
@@ -220,6 +223,9 @@ class SplitLoraEstimatorTest {
         assertEquals(model.trainingConfig(), loaded.trainingConfig());
         assertEquals(model.runDir(), loaded.runDir());
         assertEquals(generated, outputs(loaded.transform(prompts())));
+        loaded.setMaxNewTokens(8).write().overwrite().save(saved.toString());
+        assertEquals(8, SplitLoraModel.load(saved.toString()).getMaxNewTokens(), "overwrite() replaces a saved model");
+        loaded.setMaxNewTokens(16);
         assertEquals(0, CliRun.of("generate", "--model", MODEL, "--adapter", saved.resolve("adapter").toString(),
                 "--prompt", "Once", "--max-new-tokens", "4").code(), "the saved adapter is a PEFT adapter generate reads");
         assertNotEquals(generated, outputs(loaded.setStrategy("beam").setNumBeams(3).setMaxNewTokens(4).transform(prompts())));
