@@ -3,7 +3,9 @@ package org.splitlora.datasets.partition;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.apache.commons.math3.distribution.GammaDistribution;
@@ -63,7 +65,7 @@ public final class Partitioner {
             throw new IllegalArgumentException("partition label: the training examples have " + order.size()
                     + " distinct labels (clients), but clients is " + spec.clients());
         }
-        java.util.Map<String, Integer> clientOf = new java.util.HashMap<>();
+        Map<String, Integer> clientOf = new HashMap<>();
         for (int c = 0; c < order.size(); c++) {
             clientOf.put(order.get(c), c);
         }
