@@ -47,11 +47,12 @@ final class PrepareCommand implements Callable<Integer> {
     String tokenizer;
 
     @Option(names = "--clients", required = true, paramLabel = "N",
-            description = "Number of clients.")
+            description = "Number of clients (partition label: the number of distinct labels).")
     int clients;
 
-    @Option(names = "--partition", defaultValue = "iid", paramLabel = "iid|dirichlet|length-dirichlet",
-            description = "How to spread examples over clients (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--partition", defaultValue = "iid", paramLabel = "iid|dirichlet|length-dirichlet|label",
+            description = "How to spread examples over clients; label: each distinct --label-field value is a client "
+                    + "(default: ${DEFAULT-VALUE}).")
     PartitionMethod partition;
 
     @Option(names = "--alpha", defaultValue = "0.5", paramLabel = "A",
@@ -63,7 +64,8 @@ final class PrepareCommand implements Callable<Integer> {
     int buckets;
 
     @Option(names = "--label-field", paramLabel = "F",
-            description = "dirichlet: the class label; e2e: an MR attribute (e.g. eatType), jsonl: a top-level field.")
+            description = "dirichlet: the class label, label: the client; e2e: an MR attribute (e.g. eatType), "
+                    + "jsonl: a top-level field.")
     String labelField;
 
     @Option(names = "--min-examples", defaultValue = "1", paramLabel = "M",

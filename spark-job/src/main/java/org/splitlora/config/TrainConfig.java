@@ -135,16 +135,8 @@ public record TrainConfig(
         Config user = base;
         Map<String, String> setBy = new java.util.HashMap<>(); // key -> the --set that gave it, for error texts
         for (String o : overrides) {
-            int eq = o.indexOf('=');
-            if (eq <= 0) {
-                throw new ConfigError("--set " + o + ": expected key=value");
-            }
-            String key = o.substring(0, eq).trim();
-            Config one = override(key, o.substring(eq + 1), o);
+            Config one = knownOverride(o);
             for (Map.Entry<String, ConfigValue> e : one.entrySet()) {
-                if (!DEFAULTS.hasPathOrNull(e.getKey())) {
-                    throw new ConfigError("--set " + o + ": unknown key '" + e.getKey() + "'");
-                }
                 setBy.put(e.getKey(), "--set " + o);
             }
             user = one.withFallback(user);
@@ -168,6 +160,38 @@ public record TrainConfig(
         } catch (ConfigException e) {
             throw located(e, origin);
         }
+    }
+
+    /** One {@code key=value} as a config of known keys, else an error naming it. */
+    private static Config knownOverride(String o) {
+        int eq = o.indexOf('=');
+        if (eq <= 0) {
+            throw new ConfigError("--set " + o + ": expected key=value");
+        }
+        Config one = override(o.substring(0, eq).trim(), o.substring(eq + 1), o);
+        for (Map.Entry<String, ConfigValue> e : one.entrySet()) {
+            if (!DEFAULTS.hasPathOrNull(e.getKey())) {
+                throw new ConfigError("--set " + o + ": unknown key '" + e.getKey() + "'");
+            }
+        }
+        return one;
+    }
+
+    /**
+     * The checks of one {@code key=value} that need no other key: the key exists, the value parses
+     * and has the default's type, a number is finite. Ranges and the rules between keys are checked
+     * when the whole configuration loads.
+     */
+    public static void checkOverride(String o) {
+        Config one = knownOverride(o);
+        Config c;
+        try {
+            c = one.withFallback(DEFAULTS).resolve();
+            c.checkValid(DEFAULTS);
+        } catch (ConfigException e) {
+            throw located(e, "--set " + o);
+        }
+        finiteNumbers(new Keys(c, "--set " + o, Map.of()), c);
     }
 
     /** Typesafe's message names its origin: a --set's is itself, anything else is the file's. */

@@ -26,7 +26,8 @@ public record PartitionSpec(
         if (clients < 1) {
             throw new IllegalArgumentException("clients: must be ≥ 1, got " + clients);
         }
-        if (method != PartitionMethod.IID && !(alpha > 0 && Double.isFinite(alpha))) {
+        if ((method == PartitionMethod.DIRICHLET || method == PartitionMethod.LENGTH_DIRICHLET)
+                && !(alpha > 0 && Double.isFinite(alpha))) {
             throw new IllegalArgumentException("alpha: must be a finite number > 0, got " + alpha);
         }
         if (method == PartitionMethod.LENGTH_DIRICHLET && buckets < 1) {

@@ -3,7 +3,9 @@ package org.splitlora.datasets.partition;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.apache.commons.math3.distribution.GammaDistribution;
@@ -45,7 +47,47 @@ public final class Partitioner {
                 yield dirichlet(spec, labelClasses(labels));
             }
             case LENGTH_DIRICHLET -> dirichlet(spec, lengthBuckets(lengths, spec.buckets()));
+            case LABEL -> byLabel(spec, labels);
         };
+    }
+
+    /** Client c holds the examples of the c-th label in {@link #labelOrder} order. */
+    private static Partition byLabel(PartitionSpec spec, String[] labels) {
+        if (labels == null) {
+            throw new IllegalArgumentException("partition label needs a label: set label-field to the field naming each row's client");
+        }
+        long unlabelled = Arrays.stream(labels).filter(l -> l == null).count();
+        if (unlabelled > 0) {
+            throw new IllegalArgumentException("partition label: " + unlabelled + " training examples have no label, so no client");
+        }
+        List<String> order = labelOrder(labels);
+        if (order.size() != spec.clients()) {
+            throw new IllegalArgumentException("partition label: the training examples have " + order.size()
+                    + " distinct labels (clients), but clients is " + spec.clients());
+        }
+        Map<String, Integer> clientOf = new HashMap<>();
+        for (int c = 0; c < order.size(); c++) {
+            clientOf.put(order.get(c), c);
+        }
+        int[] out = Arrays.stream(labels).mapToInt(clientOf::get).toArray();
+        int[] sizes = new int[spec.clients()];
+        for (int c : out) {
+            sizes[c]++;
+        }
+        for (int c = 0; c < sizes.length; c++) {
+            if (sizes[c] < spec.minExamples()) {
+                throw new IllegalArgumentException("partition label: client " + c + " ('" + order.get(c) + "') has "
+                        + sizes[c] + " training examples (min-examples " + spec.minExamples() + ")");
+            }
+        }
+        return new Partition(out, out.clone(), 1);
+    }
+
+    /** The distinct labels in client order: by value when every label is an integer (2 before 10), else by name. */
+    public static List<String> labelOrder(String[] labels) {
+        List<String> distinct = Arrays.stream(labels).filter(l -> l != null).distinct().toList();
+        boolean integers = distinct.stream().allMatch(l -> l.matches("-?\\d{1,18}"));
+        return distinct.stream().sorted(integers ? Comparator.comparingLong(Long::parseLong) : Comparator.naturalOrder()).toList();
     }
 
     private static Partition iid(PartitionSpec spec, int n) {

@@ -340,7 +340,7 @@ public final class DatasetPreparer {
         info.minExamples = spec.minExamples();
         info.draws = p.draws();
         info.validFraction = o.validFraction();
-        if (spec.method() != PartitionMethod.IID) {
+        if (spec.method() == PartitionMethod.DIRICHLET || spec.method() == PartitionMethod.LENGTH_DIRICHLET) {
             info.alpha = spec.alpha();
         }
         if (spec.method() == PartitionMethod.LENGTH_DIRICHLET) {
@@ -356,6 +356,9 @@ public final class DatasetPreparer {
         }
         if (spec.method() == PartitionMethod.DIRICHLET) {
             info.classes = Arrays.stream(labels).map(l -> l == null ? "(none)" : l).distinct().sorted().toList();
+        }
+        if (spec.method() == PartitionMethod.LABEL) {
+            info.classes = Partitioner.labelOrder(labels); // client c's label is classes[c]
         }
         return info;
     }

@@ -78,7 +78,7 @@ public final class Manifest {
         public double validFraction;
         /** Length-dirichlet: the [min, max] token length of each bucket. */
         public List<int[]> bucketLengthRanges;
-        /** Dirichlet: the label classes in class-id order. */
+        /** Dirichlet: the label classes in class-id order; label: client c's label is classes[c]. */
         public List<String> classes;
     }
 

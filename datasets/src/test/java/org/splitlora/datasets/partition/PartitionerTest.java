@@ -3,6 +3,7 @@ package org.splitlora.datasets.partition;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -85,5 +86,28 @@ class PartitionerTest {
         assertTrue(p.draws() >= 1);
         assertEquals(3, Arrays.stream(p.classOf()).distinct().count(), "two labels and the missing-label class");
         assertArrayEquals(p.clientOf(), Partitioner.assign(spec, new int[600], labels).clientOf());
+    }
+
+    @Test
+    void labelPartitionGivesEachLabelItsClientInValueOrder() {
+        PartitionSpec three = new PartitionSpec(PartitionMethod.LABEL, 3, 0, 0, 1, 1, 9);
+        // integers by value (2 before 10), not by name
+        assertArrayEquals(new int[] {2, 1, 1, 0, 2},
+                Partitioner.assign(three, new int[5], new String[] {"10", "2", "2", "0", "10"}).clientOf());
+        assertArrayEquals(new int[] {1, 2, 0},
+                Partitioner.assign(three, new int[3], new String[] {"b", "site-c", "a"}).clientOf());
+        assertEquals(java.util.List.of("0", "2", "10"), Partitioner.labelOrder(new String[] {"10", "2", "0", "2"}));
+
+        IllegalArgumentException count = assertThrows(IllegalArgumentException.class,
+                () -> Partitioner.assign(three, new int[4], new String[] {"0", "1", "1", "0"}));
+        assertEquals("partition label: the training examples have 2 distinct labels (clients), but clients is 3", count.getMessage());
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> Partitioner.assign(three, new int[4], new String[] {"0", "1", null, "2"}));
+        assertEquals("partition label: 1 training examples have no label, so no client", missing.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Partitioner.assign(three, new int[4], null));
+        PartitionSpec twoEach = new PartitionSpec(PartitionMethod.LABEL, 2, 0, 0, 2, 1, 9);
+        IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
+                () -> Partitioner.assign(twoEach, new int[4], new String[] {"x", "y", "y", "y"}));
+        assertEquals("partition label: client 0 ('x') has 1 training examples (min-examples 2)", small.getMessage());
     }
 }
