@@ -3,11 +3,15 @@ package org.splitlora.aggregation;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.splitlora.model.config.ModelConfig;
+import org.splitlora.model.lora.LoraSpec;
 import java.util.Set;
 
 /**
  * {@code fedadam}: a server optimizer over rounds (Reddi et al. 2021, "Adaptive Federated
- * Optimization", Algorithm 2). The pseudo-gradient of a tensor is Δ = fedavg(holders) − previous;
+ * Optimization", Algorithm 2). The pseudo-gradient of a tensor is Δ = mean(holders) − previous,
+ * the mean being fedavg's (with mixed ranks component by component, as {@code nested}: the global
+ * adapters keep their full rank, so every tensor keeps its shape and its moments);
  * the server keeps Adam moments m, v of Δ and moves the global adapters by lr·m/(√v + τ). Tensors
  * that are not federated this round (see {@link ServerOptimizer#federatedTensors}) take the average
  * without a step, their moments untouched; a tensor whose shape changes (a block's rank moved)
@@ -18,7 +22,8 @@ import java.util.Set;
  */
 final class FedAdam implements Aggregator {
 
-    private final Aggregator average = new FactorAverage();
+    /** The mean the pseudo-gradient is taken to: fedavg, with mixed ranks component by component. */
+    private final Aggregator average = new NestedRankAverage();
     private final double lr;
     private final double beta1;
     private final double beta2;
@@ -31,6 +36,11 @@ final class FedAdam implements Aggregator {
         this.beta1 = s.number("beta1", 0, false, 1, true);
         this.beta2 = s.number("beta2", 0, false, 1, true);
         this.tau = s.number("tau", 0, true, Double.MAX_VALUE, false);
+    }
+
+    @Override
+    public Result start(Map<String, float[]> global, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
+        return average.start(global, spec, from, to, config, seed);
     }
 
     @Override

@@ -4,12 +4,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.splitlora.model.config.ModelConfig;
+import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.train.OptimizerConfig;
 
 /**
  * {@code server-adamw}: FedOpt (Reddi et al. 2021) with the run's own AdamW ({@code optimizer.*}:
  * betas, eps, weight decay, clipping, warmup/decay schedule) as the server optimizer. Each round
- * the pseudo-gradient of a federated tensor is g = previous − fedavg(holders); g is clipped by
+ * the pseudo-gradient of a federated tensor is g = previous − mean(holders) (fedavg's mean, mixed
+ * ranks component by component as {@code nested}); g is clipped by
  * its global norm over all federated tensors (optimizer.maxGradNorm) and one bias-corrected AdamW
  * step is taken at the schedule's learning rate for the round's first global step.
  *
@@ -20,7 +23,8 @@ import org.splitlora.train.OptimizerConfig;
  */
 final class ServerAdamW implements Aggregator {
 
-    private final Aggregator average = new FactorAverage();
+    /** The mean the pseudo-gradient is taken to: fedavg, with mixed ranks component by component. */
+    private final Aggregator average = new NestedRankAverage();
     private final OptimizerConfig optim;
     private final Map<String, float[]> m = new TreeMap<>();
     private final Map<String, float[]> v = new TreeMap<>();
@@ -28,6 +32,11 @@ final class ServerAdamW implements Aggregator {
 
     ServerAdamW(AggregatorSettings s) {
         this.optim = s.runOptimizer();
+    }
+
+    @Override
+    public Result start(Map<String, float[]> global, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
+        return average.start(global, spec, from, to, config, seed);
     }
 
     @Override

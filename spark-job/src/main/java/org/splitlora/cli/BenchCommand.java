@@ -70,7 +70,8 @@ final class BenchCommand implements Callable<Integer> {
         Map<Variant, List<ThroughputRecorder>> runs = new LinkedHashMap<>();
         int perRound = ClientSampler.perRound(TrainCommand.manifest(base).clients.size(), base.federation().clientsPerRound(),
                 base.federation().clientFraction());
-        try (SparkSession spark = TrainCommand.session("splitlora bench", base, perRound)) {
+        try (SparkSessions.Session session = TrainCommand.session("splitlora bench", base, perRound)) {
+            SparkSession spark = session.spark();
             ClientShards shards = ClientShards.open(spark, base.data(), source.config(), source.tokenizerSpec());
             for (int rep = 0; rep < repeats; rep++) {
                 for (Variant v : variants) {

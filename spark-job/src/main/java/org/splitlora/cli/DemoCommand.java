@@ -94,7 +94,8 @@ final class DemoCommand implements Callable<Integer> {
         TrainConfig cfg = TrainConfig.parse(embeddedConfig(), "conf/demo.conf (embedded)", overrides);
         ModelSource source = ModelSource.of(cfg.model());
         String local = "local[" + Math.max(clients, Runtime.getRuntime().availableProcessors()) + ",4]";
-        try (SparkSession spark = SparkSessions.create("splitlora demo", null, local)) {
+        try (SparkSessions.Session session = SparkSessions.open("splitlora demo", null, local)) {
+            SparkSession spark = session.spark();
             PrepareOptions prep = PrepareOptions.builder(csv.toString(), SourceOptions.of(SourceFormat.E2E),
                             new PartitionSpec(PartitionMethod.LENGTH_DIRICHLET, clients, 1.0, 4, 8, PartitionSpec.DEFAULT_MAX_DRAWS, seed),
                             prepared.toString())

@@ -181,7 +181,8 @@ final class EvalCommand implements Callable<Integer> {
         GenerationConfig cfg = GenerationConfig.beam(maxNewTokens, beams, lengthPenalty, noRepeatNgram,
                 Set.of(source.config().eosTokenId()));
         List<String> outputs = new ArrayList<>();
-        try (SparkSession spark = SparkSessions.create("splitlora eval", master)) {
+        try (SparkSessions.Session session = SparkSessions.open("splitlora eval", master)) {
+            SparkSession spark = session.spark();
             int tasks = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
             Dataset<Row> generated = BatchGeneration.onExecutors(spark, model, weights, cfg, contexts, tasks).cache();
             // on stderr: stdout may be the --json result

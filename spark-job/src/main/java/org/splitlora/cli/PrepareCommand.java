@@ -154,7 +154,8 @@ final class PrepareCommand implements Callable<Integer> {
                 .build();
         var tokenizerSpec = ModelSource.of(tokenizer).tokenizerSpec();
         PrintWriter stdout = spec.commandLine().getOut();
-        try (SparkSession spark = SparkSessions.create("splitlora prepare", master)) {
+        try (SparkSessions.Session session = SparkSessions.open("splitlora prepare", master)) {
+            SparkSession spark = session.spark();
             DatasetPreparer.Result r;
             try (SparkTaskProgress ignored = SparkTaskProgress.attach(spark.sparkContext(),
                     Progress.start(System.err, "prepare: Spark tasks", 0))) {

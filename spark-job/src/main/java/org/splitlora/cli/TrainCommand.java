@@ -48,14 +48,8 @@ final class TrainCommand implements Callable<Integer> {
      */
     static int run(SplitLoraTrainer trainer, PrintStream log) {
         TrainConfig cfg = trainer.config();
-        boolean owned = SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty();
-        SparkSession spark = session("splitlora train", cfg, trainer.clientsPerRound());
-        try {
-            trainer.progressTo(log).fit(spark);
-        } finally {
-            if (owned) {
-                spark.stop();
-            }
+        try (SparkSessions.Session session = session("splitlora train", cfg, trainer.clientsPerRound())) {
+            trainer.progressTo(log).fit(session.spark());
         }
         log.println("wrote " + cfg.out() + "/" + MetricsJsonl.FILE);
         return 0;
@@ -70,8 +64,8 @@ final class TrainCommand implements Callable<Integer> {
      * a slot per client of a round (a barrier stage needs them all at once) and task retries,
      * which plain local[N] does not have.
      */
-    static SparkSession session(String appName, TrainConfig cfg, int clientsPerRound) {
+    static SparkSessions.Session session(String appName, TrainConfig cfg, int clientsPerRound) {
         String local = "local[" + Math.max(clientsPerRound, Runtime.getRuntime().availableProcessors()) + ",4]";
-        return SparkSessions.create(appName, cfg.sparkMaster().isBlank() ? null : cfg.sparkMaster(), local);
+        return SparkSessions.open(appName, cfg.sparkMaster().isBlank() ? null : cfg.sparkMaster(), local);
     }
 }

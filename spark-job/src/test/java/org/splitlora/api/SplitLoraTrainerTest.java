@@ -66,6 +66,9 @@ class SplitLoraTrainerTest {
         sets.forEach(s -> again.addAll(List.of("--set", s)));
         assertEquals(0, CliRun.of(again.toArray(String[]::new)).code());
         assertFalse(spark.sparkContext().isStopped(), "train did not stop a session it did not create");
+        Files.createDirectories(tmp.resolve("again"));
+        SyntheticShards.prepare(tmp.resolve("again"), 20, 3, 1, "builtin:tiny-gpt2");
+        assertFalse(spark.sparkContext().isStopped(), "prepare did not stop a session it did not create");
         spark.stop();
     }
 }
