@@ -8,7 +8,6 @@ import java.util.List;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.TaskContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.splitlora.config.RunMode;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.ModelSource;
@@ -84,7 +83,7 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
                 opt.restore(state);
             }
             LocalSteps steps = new LocalSteps(examples, seed, p.batchSize(), p.batchesDone().getOrDefault(client, 0L));
-            SplitClient link = p.mode() == RunMode.FL ? null : SplitClient.connect(p.server().host(), p.server().port(),
+            SplitClient link = p.server() == null ? null : SplitClient.connect(p.server().host(), p.server().port(),
                     p.server().secret(), p.server().trustedCertPem(), p.server().maxMessageBytes(), p.server().timeout());
             try {
                 BatchStep step = link == null

@@ -2,7 +2,6 @@ package org.splitlora.federation;
 
 import java.io.Serializable;
 import java.util.Map;
-import org.splitlora.config.RunMode;
 import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.train.AdamW;
 import org.splitlora.train.ClientOptimizer;
@@ -12,7 +11,8 @@ import org.splitlora.train.SimulatedSpeed;
 /**
  * Everything the clients of one round (or one sequential-split turn) need, broadcast once: the
  * model, each client's segment and the adapters it starts from, each client's optimizer state and
- * how many batches it has consumed so far, the schedule, and the split server endpoint (null for FL).
+ * how many batches it has consumed so far, the schedule, and the split server endpoint (null when
+ * the clients train the whole model).
  *
  * @param layers per client, the blocks [0, layers) it trains: its cut, or all layers in FL
  * @param starts per number of layers, the adapters' ranks and the values a client starts from
@@ -20,7 +20,6 @@ import org.splitlora.train.SimulatedSpeed;
  */
 public record RoundPlan(
         String runId,
-        RunMode mode,
         String model,
         Map<Integer, Integer> layers,
         Map<Integer, SegmentStart> starts,

@@ -35,9 +35,9 @@ class CentralTrainerTest {
         List<TokenizedExample> train = all.subList(0, 48);
         List<TokenizedExample> valid = all.subList(48, 60);
         LoraSpec spec = LoraSpec.of(EnumSet.of(LoraTarget.Q, LoraTarget.V), 4, 8, 0.0);
-        TrainOptions opts = new TrainOptions(8, 4, 0, 30, new OptimizerConfig(5e-3, 0.9, 0.999, 1e-6, 0.01, 3, 1.0), 0.0, 42, 0);
-        Run first = run(source, spec, opts, train, valid);
-        Run second = run(source, spec, opts, train, valid);
+        TrainOptions opts = new TrainOptions(8, 4, new OptimizerConfig(5e-3, 0.9, 0.999, 1e-6, 0.01, 3, 1.0), 0.0, 42);
+        Run first = run(source, spec, opts, 30, train, valid);
+        Run second = run(source, spec, opts, 30, train, valid);
         assertTrue(first.after < first.before - 0.05,
                 "validation loss should fall: " + first.before + " -> " + first.after);
         assertEquals(first.losses, second.losses, "same seed, same losses");
@@ -52,27 +52,26 @@ class CentralTrainerTest {
             all = PromptCompletionFormat.encodeE2E(tok, SyntheticE2E.generate(80, 3));
         }
         LoraSpec spec = LoraSpec.of(EnumSet.of(LoraTarget.Q, LoraTarget.V, LoraTarget.UP, LoraTarget.DOWN), 8, 16, 0.0);
-        TrainOptions opts = new TrainOptions(8, 8, 0, 25, new OptimizerConfig(1e-2, 0.9, 0.999, 1e-6, 0.0, 2, 1.0), 0.0, 7, 0);
-        Run r = run(source, spec, opts, all.subList(0, 64), all.subList(64, 80));
+        TrainOptions opts = new TrainOptions(8, 8, new OptimizerConfig(1e-2, 0.9, 0.999, 1e-6, 0.0, 2, 1.0), 0.0, 7);
+        Run r = run(source, spec, opts, 25, all.subList(0, 64), all.subList(64, 80));
         assertTrue(r.after < r.before - 0.3, "validation loss should fall: " + r.before + " -> " + r.after);
     }
 
     private record Run(List<Double> losses, double before, double after) {}
 
-    private static Run run(ModelSource source, LoraSpec spec, TrainOptions opts,
+    /** {@code steps} steps one at a time (as rounds of one local step), each step's loss, then the validation loss. */
+    private static Run run(ModelSource source, LoraSpec spec, TrainOptions opts, int steps,
                            List<TokenizedExample> train, List<TokenizedExample> valid) {
         try (NDManager root = NDManager.newBaseManager();
              DecoderModel model = source.loadWhole(root);
-             LoraAdapters lora = LoraAdapters.init(root, source.config(), spec, 0, source.config().numLayers(), opts.seed())) {
+             LoraAdapters lora = LoraAdapters.init(root, source.config(), spec, 0, source.config().numLayers(), opts.seed());
+             CentralTrainer trainer = new CentralTrainer(model, lora, opts, train, 0)) {
             double before = Evaluator.evaluate(model, lora, valid, 8).loss();
-            double[] after = new double[1];
-            List<Double> losses = new CentralTrainer(model, lora, opts).fit(train, valid, new TrainListener() {
-                @Override
-                public void onEval(int step, EvalResult eval) {
-                    after[0] = eval.loss();
-                }
-            });
-            return new Run(losses, before, after[0]);
+            List<Double> losses = new ArrayList<>();
+            for (int step = 0; step < steps; step++) {
+                losses.add(trainer.run(step, 1, steps).sum().loss());
+            }
+            return new Run(losses, before, Evaluator.evaluate(model, lora, valid, opts.microBatchSize()).loss());
         }
     }
 

@@ -34,19 +34,21 @@ class MemorySoakTest {
             data = PromptCompletionFormat.encodeE2E(tok, SyntheticE2E.generate(64, 1));
         }
         LoraSpec spec = LoraSpec.of(EnumSet.of(LoraTarget.Q, LoraTarget.V), 4, 32, 0.1);
-        TrainOptions opts = new TrainOptions(2, 2, 0, 2000, new OptimizerConfig(2e-4, 0.9, 0.999, 1e-6, 0.01, 10, 1.0), 0.1, 3, 500);
+        TrainOptions opts = new TrainOptions(2, 2, new OptimizerConfig(2e-4, 0.9, 0.999, 1e-6, 0.01, 10, 1.0), 0.1, 3);
+        int steps = 2000;
         long[] rss = new long[20];
         try (NDManager root = NDManager.newBaseManager();
              DecoderModel model = source.loadWhole(root);
-             LoraAdapters lora = LoraAdapters.init(root, source.config(), spec, 0, 4, 3)) {
-            new CentralTrainer(model, lora, opts).fit(data, data.subList(0, 8), new TrainListener() {
-                @Override
-                public void onStep(StepResult s) {
-                    if (s.step() % 100 == 0) {
-                        rss[s.step() / 100 - 1] = settledRssKb();
-                    }
+             LoraAdapters lora = LoraAdapters.init(root, source.config(), spec, 0, 4, 3);
+             CentralTrainer trainer = new CentralTrainer(model, lora, opts, data, 0)) {
+            // rounds of 100 steps, as the driver's central scheme runs them; a validation pass every 500
+            for (int round = 0; round < rss.length; round++) {
+                trainer.run(round * 100, 100, steps);
+                rss[round] = settledRssKb();
+                if ((round + 1) % 5 == 0) {
+                    Evaluator.evaluate(model, lora, data.subList(0, 8), 2);
                 }
-            });
+            }
         }
         StringBuilder trace = new StringBuilder();
         for (long kb : rss) {
