@@ -2,10 +2,8 @@ package org.splitlora.aggregation;
 
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import org.splitlora.model.config.ModelConfig;
-import org.splitlora.model.lora.LoraSpec;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * {@code fedadam}: a server optimizer over rounds (Reddi et al. 2021, "Adaptive Federated
@@ -20,16 +18,12 @@ import java.util.Set;
  * <p>Settings: {@code federation.fedadam.lr | beta1 | beta2 | tau}. The moments are the state
  * checkpointed with the run.
  */
-final class FedAdam implements Aggregator {
+final class FedAdam extends ServerOptimizer {
 
-    /** The mean the pseudo-gradient is taken to: fedavg, with mixed ranks component by component. */
-    private final Aggregator average = new NestedRankAverage();
     private final double lr;
     private final double beta1;
     private final double beta2;
     private final double tau;
-    private final Map<String, float[]> m = new TreeMap<>();
-    private final Map<String, float[]> v = new TreeMap<>();
 
     FedAdam(AggregatorSettings s) {
         this.lr = s.number("lr", 0, true, Double.MAX_VALUE, false);
@@ -39,14 +33,12 @@ final class FedAdam implements Aggregator {
     }
 
     @Override
-    public Result start(Map<String, float[]> global, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
-        return average.start(global, spec, from, to, config, seed);
-    }
-
-    @Override
     public Result aggregate(List<Holder> holders, Map<String, float[]> previous, Round round) {
         Result mean = average.aggregate(holders, previous, round);
-        Set<String> federated = ServerOptimizer.federatedTensors(holders);
+        Set<String> federated = federatedTensors(holders);
+        if (!federated.isEmpty()) {
+            step++;
+        }
         Map<String, float[]> out = new TreeMap<>();
         for (Map.Entry<String, float[]> e : mean.adapters().entrySet()) {
             String key = e.getKey();
@@ -55,8 +47,7 @@ final class FedAdam implements Aggregator {
             if (!federated.contains(key)) {
                 out.put(key, avg);
             } else if (prev == null || prev.length != avg.length) {
-                m.remove(key);
-                v.remove(key);
+                forget(key);
                 out.put(key, avg);
             } else {
                 out.put(key, step(key, prev, avg));
@@ -66,8 +57,8 @@ final class FedAdam implements Aggregator {
     }
 
     private float[] step(String key, float[] prev, float[] avg) {
-        float[] mk = m.computeIfAbsent(key, k -> new float[prev.length]);
-        float[] vk = v.computeIfAbsent(key, k -> new float[prev.length]);
+        float[] mk = firstMoment(key, prev.length);
+        float[] vk = secondMoment(key, prev.length);
         float[] next = new float[prev.length];
         for (int i = 0; i < prev.length; i++) {
             double delta = (double) avg[i] - prev[i];
@@ -76,29 +67,5 @@ final class FedAdam implements Aggregator {
             next[i] = (float) (prev[i] + lr * mk[i] / (Math.sqrt(vk[i]) + tau));
         }
         return next;
-    }
-
-    @Override
-    public Map<String, float[]> state() {
-        Map<String, float[]> out = new TreeMap<>();
-        m.forEach((k, x) -> out.put("m." + k, x.clone()));
-        v.forEach((k, x) -> out.put("v." + k, x.clone()));
-        return out;
-    }
-
-    @Override
-    public void restore(Map<String, float[]> state) {
-        m.clear();
-        v.clear();
-        for (Map.Entry<String, float[]> e : state.entrySet()) {
-            String k = e.getKey();
-            if (k.startsWith("m.")) {
-                m.put(k.substring(2), e.getValue().clone());
-            } else if (k.startsWith("v.")) {
-                v.put(k.substring(2), e.getValue().clone());
-            } else {
-                throw new IllegalArgumentException("fedadam state: unexpected tensor '" + k + "' in the checkpoint");
-            }
-        }
     }
 }

@@ -4,8 +4,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import org.splitlora.model.config.ModelConfig;
-import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.train.OptimizerConfig;
 
 /**
@@ -21,28 +19,18 @@ import org.splitlora.train.OptimizerConfig;
  * clients' gradients — CenLoRA's step on the union of the clients' batches — while every client
  * still trains only on its own data. The moments and step count are checkpointed.
  */
-final class ServerAdamW implements Aggregator {
+final class ServerAdamW extends ServerOptimizer {
 
-    /** The mean the pseudo-gradient is taken to: fedavg, with mixed ranks component by component. */
-    private final Aggregator average = new NestedRankAverage();
     private final OptimizerConfig optim;
-    private final Map<String, float[]> m = new TreeMap<>();
-    private final Map<String, float[]> v = new TreeMap<>();
-    private int step;
 
     ServerAdamW(AggregatorSettings s) {
         this.optim = s.runOptimizer();
     }
 
     @Override
-    public Result start(Map<String, float[]> global, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
-        return average.start(global, spec, from, to, config, seed);
-    }
-
-    @Override
     public Result aggregate(List<Holder> holders, Map<String, float[]> previous, Round round) {
         Result mean = average.aggregate(holders, previous, round);
-        Set<String> federated = ServerOptimizer.federatedTensors(holders);
+        Set<String> federated = federatedTensors(holders);
         Map<String, float[]> out = new TreeMap<>(mean.adapters());
         Map<String, double[]> grads = new TreeMap<>();
         double sq = 0;
@@ -50,8 +38,7 @@ final class ServerAdamW implements Aggregator {
             float[] avg = mean.adapters().get(key);
             float[] prev = previous.get(key);
             if (prev == null || prev.length != avg.length) {
-                m.remove(key);
-                v.remove(key);
+                forget(key);
                 continue; // a block whose rank moved takes the average and starts over
             }
             double[] g = new double[prev.length];
@@ -72,8 +59,8 @@ final class ServerAdamW implements Aggregator {
         double bc2 = 1 - Math.pow(optim.beta2(), step);
         for (Map.Entry<String, double[]> e : grads.entrySet()) {
             float[] prev = previous.get(e.getKey());
-            float[] mk = m.computeIfAbsent(e.getKey(), k -> new float[prev.length]);
-            float[] vk = v.computeIfAbsent(e.getKey(), k -> new float[prev.length]);
+            float[] mk = firstMoment(e.getKey(), prev.length);
+            float[] vk = secondMoment(e.getKey(), prev.length);
             float[] next = new float[prev.length];
             for (int i = 0; i < prev.length; i++) {
                 double g = e.getValue()[i] * clip;
@@ -87,31 +74,4 @@ final class ServerAdamW implements Aggregator {
         return new Result(out, mean.truncationError());
     }
 
-    @Override
-    public Map<String, float[]> state() {
-        Map<String, float[]> out = new TreeMap<>();
-        m.forEach((k, x) -> out.put("m." + k, x.clone()));
-        v.forEach((k, x) -> out.put("v." + k, x.clone()));
-        out.put("step", new float[] {step});
-        return out;
-    }
-
-    @Override
-    public void restore(Map<String, float[]> state) {
-        m.clear();
-        v.clear();
-        step = 0;
-        for (Map.Entry<String, float[]> e : state.entrySet()) {
-            String k = e.getKey();
-            if (k.equals("step")) {
-                step = (int) e.getValue()[0];
-            } else if (k.startsWith("m.")) {
-                m.put(k.substring(2), e.getValue().clone());
-            } else if (k.startsWith("v.")) {
-                v.put(k.substring(2), e.getValue().clone());
-            } else {
-                throw new IllegalArgumentException("server-adamw state: unexpected tensor '" + k + "' in the checkpoint");
-            }
-        }
-    }
 }
