@@ -26,10 +26,10 @@ public interface Aggregator {
     enum Role { CLIENT, SERVER }
 
     /**
-     * The round being aggregated: the model, the seed for fresh directions, and the global steps
-     * it covered, [firstStep, firstStep + steps) of {@code totalSteps}.
+     * The round being aggregated: the model, the seed for fresh directions, and the global step it
+     * began at, of {@code totalSteps}.
      */
-    record Round(ModelConfig model, long seed, int firstStep, int steps, int totalSteps) {}
+    record Round(ModelConfig model, long seed, int firstStep, int totalSteps) {}
 
     /** Adapter values, and the largest relative Frobenius error a change to fewer ranks made. */
     record Result(Map<String, float[]> adapters, double truncationError) {}

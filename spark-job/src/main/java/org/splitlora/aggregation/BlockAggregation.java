@@ -131,6 +131,24 @@ final class BlockAggregation {
      * (exact).
      */
     static Aggregator.Result toSpec(Map<String, float[]> aggregate, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
+        return toSpec(aggregate, spec, from, to, config, seed, (base, a, b, io, have, want, out) -> {
+            DeltaWeights.Factors one = new DeltaWeights.Factors(DeltaWeights.matrix(b, io[1], have),
+                    DeltaWeights.matrix(a, have, io[0]), (double) want / have);
+            DeltaWeights.Refactored r = DeltaWeights.refactor(List.of(one), want, fill(seed, base));
+            out.put(base + ".lora_B", DeltaWeights.flat(r.b()));
+            out.put(base + ".lora_A", DeltaWeights.flat(r.a()));
+            return r.truncationError();
+        });
+    }
+
+    /** Writes block {@code base} at the smaller rank {@code want} into {@code out}; returns the relative error made. */
+    interface RankDown {
+        double apply(String base, float[] a, float[] b, int[] io, int have, int want, Map<String, float[]> out);
+    }
+
+    /** As {@link #toSpec(Map, LoraSpec, int, int, ModelConfig, long)}, with {@code down} taking a block to a smaller rank. */
+    static Aggregator.Result toSpec(Map<String, float[]> aggregate, LoraSpec spec, int from, int to, ModelConfig config, long seed,
+                                    RankDown down) {
         Map<String, float[]> out = new TreeMap<>();
         double worst = 0;
         for (int l = from; l < to; l++) {
@@ -153,12 +171,7 @@ final class BlockAggregation {
                     pad(base, a, b, io, have, want, fill(seed, base), out);
                     continue;
                 }
-                DeltaWeights.Factors one = new DeltaWeights.Factors(DeltaWeights.matrix(b, io[1], have),
-                        DeltaWeights.matrix(a, have, io[0]), (double) want / have);
-                DeltaWeights.Refactored r = DeltaWeights.refactor(List.of(one), want, fill(seed, base));
-                out.put(base + ".lora_B", DeltaWeights.flat(r.b()));
-                out.put(base + ".lora_A", DeltaWeights.flat(r.a()));
-                worst = Math.max(worst, r.truncationError());
+                worst = Math.max(worst, down.apply(base, a, b, io, have, want, out));
             }
         }
         return new Aggregator.Result(out, worst);

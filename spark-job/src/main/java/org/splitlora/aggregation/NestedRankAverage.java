@@ -3,11 +3,8 @@ package org.splitlora.aggregation;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.splitlora.model.config.ModelConfig;
-import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraSpec;
-import org.splitlora.model.lora.LoraTarget;
 
 /**
  * {@code nested}: heterogeneous ranks as nested prefixes (HetLoRA, Cho et al. 2024). A block's
@@ -25,32 +22,11 @@ final class NestedRankAverage implements Aggregator {
 
     @Override
     public Result start(Map<String, float[]> global, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
-        Map<String, float[]> out = new TreeMap<>();
-        double worst = 0;
-        for (int l = from; l < to; l++) {
-            for (LoraTarget t : spec.targets()) {
-                String base = LoraAdapters.key(l, t);
-                float[] a = global.get(base + ".lora_A");
-                float[] b = global.get(base + ".lora_B");
-                if (a == null || b == null) {
-                    throw new IllegalArgumentException("no aggregate for adapter " + base);
-                }
-                int[] io = LoraAdapters.dims(config, t);
-                int have = a.length / io[0];
-                int want = spec.rank(l);
-                if (want == have) {
-                    out.put(base + ".lora_A", a);
-                    out.put(base + ".lora_B", b);
-                } else if (want > have) {
-                    BlockAggregation.pad(base, a, b, io, have, want, BlockAggregation.fill(seed, base), out);
-                } else {
-                    out.put(base + ".lora_A", Arrays.copyOf(a, want * io[0]));
-                    out.put(base + ".lora_B", columns(b, io[1], have, want, (double) want / have));
-                    worst = Math.max(worst, droppedShare(a, b, io, have, want));
-                }
-            }
-        }
-        return new Result(out, worst);
+        return BlockAggregation.toSpec(global, spec, from, to, config, seed, (base, a, b, io, have, want, out) -> {
+            out.put(base + ".lora_A", Arrays.copyOf(a, want * io[0]));
+            out.put(base + ".lora_B", columns(b, io[1], have, want, (double) want / have));
+            return droppedShare(a, b, io, have, want);
+        });
     }
 
     @Override

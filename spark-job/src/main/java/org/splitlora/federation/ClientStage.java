@@ -126,7 +126,7 @@ public final class ClientStage {
             });
         }
         Aggregator.Result agg = aggregator.aggregate(holders, global,
-                new Aggregator.Round(config, seed, firstStep, cfg.train().localSteps(), totalSteps));
+                new Aggregator.Round(config, seed, firstStep, totalSteps));
         remember(updates);
         return new Result(agg.adapters(), updates, serverState, startTruncation[0], agg.truncationError());
     }

@@ -35,8 +35,8 @@ public final class AdamW implements LocalOptimizer {
 
     /** One step at the schedule's learning rate for global step {@code step} of {@code totalSteps}. */
     @Override
-    public double step(int step, int totalSteps) {
-        return step(config.lrAt(step, totalSteps));
+    public void step(int step, int totalSteps) {
+        step(config.lrAt(step, totalSteps));
     }
 
     /**

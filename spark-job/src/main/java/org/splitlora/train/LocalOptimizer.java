@@ -7,8 +7,8 @@ package org.splitlora.train;
  */
 public interface LocalOptimizer extends AutoCloseable {
 
-    /** One step at global step {@code step} of {@code totalSteps}; zeroes the gradients and returns their norm. */
-    double step(int step, int totalSteps);
+    /** One step at global step {@code step} of {@code totalSteps}; zeroes the gradients. */
+    void step(int step, int totalSteps);
 
     AdamW.State state();
 

@@ -26,19 +26,16 @@ public final class Sgd implements LocalOptimizer {
     }
 
     @Override
-    public double step(int globalStep, int totalSteps) {
-        double sq = 0;
+    public void step(int globalStep, int totalSteps) {
         try (NDManager tmp = scratch.newSubManager(); Torch.GradScope ignored = Torch.gradMode(false)) {
             for (NDArray p : params) {
                 NDArray g = p.getGradient();
                 g.attach(tmp);
-                sq += g.square().sum().getFloat();
                 p.subi(g.muli((float) lr));
                 JniUtils.zeroGrad((PtNDArray) p);
             }
         }
         step++;
-        return Math.sqrt(sq);
     }
 
     /** No moments: only the step count. */

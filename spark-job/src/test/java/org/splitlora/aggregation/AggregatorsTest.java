@@ -28,7 +28,7 @@ class AggregatorsTest {
     private static final int D = CONFIG.hiddenSize();
     private static final double ALPHA = 8;
     private static final String Q = "layers.0.q";
-    private static final Aggregator.Round ROUND = new Aggregator.Round(CONFIG, 1, 0, 1, 1);
+    private static final Aggregator.Round ROUND = new Aggregator.Round(CONFIG, 1, 0, 1);
     private static final LoraSpec FULL = LoraSpec.of(Set.of(LoraTarget.Q), 8, ALPHA, 0);
 
     @Test
@@ -144,7 +144,7 @@ class AggregatorsTest {
             Map<String, float[]> g1 = block(rng, 2);
             List<Aggregator.Holder> holders = List.of(new Aggregator.Holder("c0", 1, minus(x, g0), Aggregator.Role.CLIENT),
                     new Aggregator.Holder("c1", 3, minus(x, g1), Aggregator.Role.CLIENT));
-            Map<String, float[]> next = server.aggregate(holders, x, new Aggregator.Round(CONFIG, 1, t, 1, 5)).adapters();
+            Map<String, float[]> next = server.aggregate(holders, x, new Aggregator.Round(CONFIG, 1, t, 5)).adapters();
             double[] g = new double[p.length];
             copyMean(g0, g1, g);
             double norm = Math.sqrt(java.util.Arrays.stream(g).map(e -> e * e).sum());

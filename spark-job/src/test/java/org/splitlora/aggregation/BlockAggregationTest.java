@@ -39,7 +39,7 @@ class BlockAggregationTest {
                 holder("c0", 1, Q, randomFloats(rng, D * 4), a),
                 holder("c1", 2, Q, randomFloats(rng, D * 4), a),
                 holder("c2", 3, Q, randomFloats(rng, D * 4), a));
-        Aggregator.Result r = new DeltaAverage().aggregate(holders, Map.of(), new Aggregator.Round(CONFIG, 7, 0, 1, 1));
+        Aggregator.Result r = new DeltaAverage().aggregate(holders, Map.of(), new Aggregator.Round(CONFIG, 7, 0, 1));
         RealMatrix exact = weightedDelta(holders, Q);
         assertEquals(0, delta(r.adapters(), Q).subtract(exact).getFrobeniusNorm() / exact.getFrobeniusNorm(), 1e-5);
         assertEquals(0, r.truncationError(), 1e-5);
@@ -52,7 +52,7 @@ class BlockAggregationTest {
                 holder("c0", 1, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)),
                 holder("c1", 2, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)),
                 holder("c2", 3, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)));
-        Aggregator.Result r = new DeltaAverage().aggregate(holders, Map.of(), new Aggregator.Round(CONFIG, 7, 0, 1, 1));
+        Aggregator.Result r = new DeltaAverage().aggregate(holders, Map.of(), new Aggregator.Round(CONFIG, 7, 0, 1));
         RealMatrix exact = weightedDelta(holders, Q);
         RealMatrix best = bestApproximation(exact, 2);
         assertEquals(0, delta(r.adapters(), Q).subtract(best).getFrobeniusNorm() / best.getFrobeniusNorm(), 1e-5);
@@ -60,7 +60,7 @@ class BlockAggregationTest {
         assertTrue(r.truncationError() > 0.01, "three random rank-2 updates do not fit rank 2");
 
         // plain FedAvg of A and B is a different update, further from the exact mean
-        Aggregator.Result plain = new FactorAverage().aggregate(holders, Map.of(), new Aggregator.Round(CONFIG, 7, 0, 1, 1));
+        Aggregator.Result plain = new FactorAverage().aggregate(holders, Map.of(), new Aggregator.Round(CONFIG, 7, 0, 1));
         assertTrue(delta(plain.adapters(), Q).subtract(exact).getFrobeniusNorm() > delta(r.adapters(), Q).subtract(exact).getFrobeniusNorm());
     }
 
@@ -72,7 +72,7 @@ class BlockAggregationTest {
                 holder("client at cut 1", 5, Q, randomFloats(rng, D * 2), randomFloats(rng, 2 * D)),
                 holder("server copy", 3, Q, randomFloats(rng, D * 4), randomFloats(rng, 4 * D)));
         // FEDAVG asks for A/B averaging, impossible across ranks: the mixed block goes to ΔW space anyway
-        Aggregator.Result r = new FactorAverage().aggregate(holders, Map.of(), new Aggregator.Round(CONFIG, 7, 0, 1, 1));
+        Aggregator.Result r = new FactorAverage().aggregate(holders, Map.of(), new Aggregator.Round(CONFIG, 7, 0, 1));
         assertEquals(4 * D, r.adapters().get(Q + ".lora_A").length);
         RealMatrix exact = weightedDelta(holders, Q);
         RealMatrix best = bestApproximation(exact, 4);
@@ -121,7 +121,7 @@ class BlockAggregationTest {
         Map<String, float[]> previous = new TreeMap<>();
         previous.put(k + ".lora_A", randomFloats(rng, 4 * D));
         previous.put(k + ".lora_B", randomFloats(rng, D * 4));
-        Aggregator.Result r = new DeltaAverage().aggregate(List.of(only), previous, new Aggregator.Round(CONFIG, 7, 0, 1, 1));
+        Aggregator.Result r = new DeltaAverage().aggregate(List.of(only), previous, new Aggregator.Round(CONFIG, 7, 0, 1));
         assertArrayEquals(only.lora().get(Q + ".lora_A"), r.adapters().get(Q + ".lora_A"));
         assertArrayEquals(only.lora().get(Q + ".lora_B"), r.adapters().get(Q + ".lora_B"));
         assertArrayEquals(previous.get(k + ".lora_A"), r.adapters().get(k + ".lora_A"));
