@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -138,14 +139,13 @@ public final class ClientShards {
         return train.filter(t -> selected.containsKey(t._1())).partitionBy(new ByClient(selected)).rdd();
     }
 
-    /** Every training example on the driver, by client then example id (the centralized baseline's data). */
-    public List<TokenizedExample> collectAll() {
-        List<Tuple2<Integer, TokenizedExample>> all = new ArrayList<>(train.collect());
-        all.sort(Comparator.<Tuple2<Integer, TokenizedExample>>comparingInt(Tuple2::_1).thenComparingLong(t -> t._2().exampleId()));
-        List<TokenizedExample> out = new ArrayList<>(all.size());
-        for (Tuple2<Integer, TokenizedExample> t : all) {
-            out.add(t._2());
+    /** Every training example on the driver: by client id, each client's by example id (the centralized baseline's data). */
+    public SortedMap<Integer, List<TokenizedExample>> collectByClient() {
+        SortedMap<Integer, List<TokenizedExample>> out = new TreeMap<>();
+        for (Tuple2<Integer, TokenizedExample> t : train.collect()) {
+            out.computeIfAbsent(t._1(), c -> new ArrayList<>()).add(t._2());
         }
+        out.values().forEach(examples -> examples.sort(Comparator.comparingLong(TokenizedExample::exampleId)));
         return out;
     }
 

@@ -156,7 +156,7 @@ public final class RoundDriver implements AutoCloseable {
     /** Trains the remaining rounds; returns the adapters of the whole model after the last. */
     public Map<String, float[]> run() {
         long start = System.nanoTime();
-        SchemeContext ctx = new SchemeContext(stage, wholeModel, shards::collectAll, sampler.perRound(), totalSteps, startRound,
+        SchemeContext ctx = new SchemeContext(stage, wholeModel, shards::collectByClient, sampler.perRound(), totalSteps, startRound,
                 global, restored);
         try (TrainingScheme.Rounds training = scheme.start(ctx)) {
             for (int round = startRound; round < rounds; round++) {

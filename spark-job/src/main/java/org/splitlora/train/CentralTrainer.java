@@ -23,11 +23,16 @@ public final class CentralTrainer implements AutoCloseable {
     /** @param batchesDone batches already consumed (by earlier rounds): the data walk continues after them */
     public CentralTrainer(DecoderModel model, LoraAdapters lora, TrainOptions options, List<TokenizedExample> data,
                           long batchesDone) {
+        this(model, lora, options, new LocalSteps(data, options.seed(), options.batchSize(), batchesDone));
+    }
+
+    /** Steps over {@code walk}'s batches (whose size may differ from the options' batch size, e.g. pooled shards). */
+    public CentralTrainer(DecoderModel model, LoraAdapters lora, TrainOptions options, LocalSteps walk) {
         this.model = model;
         this.lora = lora;
         this.options = options;
         this.optimizer = new AdamW(lora.parameters(), options.optimizer(), lora.manager());
-        this.steps = new LocalSteps(data, options.seed(), options.batchSize(), batchesDone);
+        this.steps = walk;
     }
 
     /** Continues with a checkpointed optimizer. */

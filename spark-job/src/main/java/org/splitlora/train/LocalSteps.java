@@ -7,28 +7,45 @@ import org.splitlora.datasets.TokenizedExample;
 
 /**
  * A trainer's walk over its data: seeded batches (reshuffled every epoch) that can resume after
- * any number of batches, and runs of optimizer steps at the scheduled learning rate.
+ * any number of batches, and runs of optimizer steps at the scheduled learning rate. The data is
+ * one shard, or several walked side by side, a batch pooling the next batch of each.
  */
 public final class LocalSteps {
 
-    private final List<TokenizedExample> data;
-    private final EpochSampler sampler;
+    /** Examples walked in the order {@code seed} shuffles them. */
+    public record Shard(List<TokenizedExample> data, long seed) {}
+
+    private final List<Shard> shards;
+    private final List<EpochSampler> samplers = new ArrayList<>();
     private final int batchSize;
 
     /** @param batchesDone batches already consumed (by earlier rounds): the walk continues after them */
     public LocalSteps(List<TokenizedExample> data, long seed, int batchSize, long batchesDone) {
-        this.data = data;
-        this.sampler = new EpochSampler(data.size(), seed);
+        this(List.of(new Shard(data, seed)), batchSize, batchesDone);
+    }
+
+    /**
+     * Batches of {@code batchSize} examples from every shard, in the shards' order, each shard drawn
+     * exactly as a walk over it alone with its seed would draw it.
+     */
+    public LocalSteps(List<Shard> shards, int batchSize, long batchesDone) {
+        this.shards = List.copyOf(shards);
         this.batchSize = batchSize;
-        for (long b = batchesDone; b > 0; b--) {
-            sampler.next(batchSize);
+        for (Shard s : this.shards) {
+            EpochSampler sampler = new EpochSampler(s.data().size(), s.seed());
+            for (long b = batchesDone; b > 0; b--) {
+                sampler.next(batchSize);
+            }
+            samplers.add(sampler);
         }
     }
 
     public List<TokenizedExample> nextBatch() {
-        List<TokenizedExample> batch = new ArrayList<>(batchSize);
-        for (int i : sampler.next(batchSize)) {
-            batch.add(data.get(i));
+        List<TokenizedExample> batch = new ArrayList<>(batchSize * shards.size());
+        for (int s = 0; s < shards.size(); s++) {
+            for (int i : samplers.get(s).next(batchSize)) {
+                batch.add(shards.get(s).data().get(i));
+            }
         }
         return batch;
     }

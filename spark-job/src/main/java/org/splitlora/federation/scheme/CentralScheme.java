@@ -1,8 +1,10 @@
 package org.splitlora.federation.scheme;
 
 import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import org.splitlora.config.TrainConfig;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.federation.ClientSeeds;
@@ -11,12 +13,16 @@ import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.train.AdamW;
 import org.splitlora.train.CentralTrainer;
+import org.splitlora.train.LocalSteps;
 import org.splitlora.train.TrainOptions;
 
 /**
- * CenLoRA in the driver: the whole model on all clients' data, trained as client 0 with the global
- * batch of a federated round (batch size × clients per round), so that a one-client federated run
- * and it see the same batches and dropout masks. No split server, no Spark tasks.
+ * CenLoRA in the driver: the whole model on all clients' data, trained as client 0 (its dropout
+ * masks), so that a one-client federated run and it see the same batches and masks. A step's batch
+ * is the global batch of a federated round: {@code union} draws batch size × clients per round
+ * examples from all the data; {@code per-client} pools batch size examples from each client's
+ * shard, drawn as that client draws them, so a federated run with every client in every round sees
+ * the same examples at every step. No split server, no Spark tasks.
  */
 final class CentralScheme implements TrainingScheme {
 
@@ -50,20 +56,35 @@ final class CentralScheme implements TrainingScheme {
 
     /** One set of adapters and one optimizer for all rounds: after each round they are the global adapters. */
     private final class CentralRounds implements Rounds {
-        private final List<TokenizedExample> data;
+        private final int examples;
         private final int totalSteps;
         private final LoraAdapters lora;
         private final CentralTrainer trainer;
 
         CentralRounds(SchemeContext ctx) {
-            this.data = ctx.allExamples().get();
+            SortedMap<Integer, List<TokenizedExample>> byClient = ctx.examplesByClient().get();
+            this.examples = byClient.values().stream().mapToInt(List::size).sum();
             this.totalSteps = ctx.totalSteps();
             NDManager parent = ctx.wholeModel().manager();
             this.lora = LoraAdapters.fromFloats(parent, model, cfg.lora(), 0, model.numLayers(), ctx.global());
-            TrainOptions options = new TrainOptions(cfg.train().batchSize() * ctx.clientsPerRound(), cfg.train().microBatchSize(),
-                    cfg.optimizer(), cfg.train().labelSmoothing(), ClientSeeds.of(cfg.seed(), 0));
-            this.trainer = new CentralTrainer(ctx.wholeModel(), lora, options, data,
-                    (long) ctx.firstRound() * cfg.train().localSteps());
+            long batchesDone = (long) ctx.firstRound() * cfg.train().localSteps();
+            long seed = ClientSeeds.of(cfg.seed(), 0);
+            LocalSteps walk;
+            int batch;
+            if (cfg.train().centralBatches() == TrainConfig.CentralBatches.PER_CLIENT) {
+                List<LocalSteps.Shard> shards = new ArrayList<>();
+                byClient.forEach((client, data) -> shards.add(new LocalSteps.Shard(data, ClientSeeds.of(cfg.seed(), client))));
+                walk = new LocalSteps(shards, cfg.train().batchSize(), batchesDone);
+                batch = cfg.train().batchSize() * shards.size();
+            } else {
+                List<TokenizedExample> all = new ArrayList<>(examples);
+                byClient.values().forEach(all::addAll);
+                batch = cfg.train().batchSize() * ctx.clientsPerRound();
+                walk = new LocalSteps(all, seed, batch, batchesDone);
+            }
+            TrainOptions options = new TrainOptions(batch, cfg.train().microBatchSize(), cfg.optimizer(),
+                    cfg.train().labelSmoothing(), seed);
+            this.trainer = new CentralTrainer(ctx.wholeModel(), lora, options, walk);
             if (ctx.restored() != null && ctx.restored().centralOptimizer() != null) {
                 trainer.restore(ctx.restored().centralOptimizer());
             }
@@ -77,7 +98,7 @@ final class CentralScheme implements TrainingScheme {
             Map<String, float[]> trained = lora.toFloats();
             double seconds = (System.nanoTime() - t0) / 1e9;
             ClientUpdate update = new ClientUpdate(0, model.numLayers(), cfg.lora().rank(model.numLayers() - 1), trained, null,
-                    data.size(), steps, r.sum().loss(), r.sum().tokens(), seconds, r.timings(), 0, 0, 0);
+                    examples, steps, r.sum().loss(), r.sum().tokens(), seconds, r.timings(), 0, 0, 0);
             return new SchemeRound(trained, List.of(update), null, Map.of(), List.of(), 0, 0, 0);
         }
 

@@ -2,6 +2,7 @@ package org.splitlora.federation.scheme;
 
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.function.Supplier;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.federation.ClientStage;
@@ -19,7 +20,7 @@ import org.splitlora.model.DecoderModel;
 public record SchemeContext(
         ClientStage stage,
         DecoderModel wholeModel,
-        Supplier<List<TokenizedExample>> allExamples,
+        Supplier<SortedMap<Integer, List<TokenizedExample>>> examplesByClient,
         int clientsPerRound,
         int totalSteps,
         int firstRound,
