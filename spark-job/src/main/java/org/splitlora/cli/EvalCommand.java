@@ -149,7 +149,7 @@ final class EvalCommand implements Callable<Integer> {
         if (runDir != null && !runDir.exists("run.json")) {
             throw new IllegalArgumentException("--run " + run + ": not a run directory (no run.json)");
         }
-        List<String> wanted = metrics();
+        List<String> wanted = checkedMetrics();
         ModelSource source = ModelSource.of(model);
         AdapterWeights weights = adapter == null ? null : AdapterWeights.read(adapter, source.config());
         Map<String, Object> result = new LinkedHashMap<>();
@@ -207,7 +207,7 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     /** The metrics asked for (e2e read as gen), checked against the input; options of another input refused. */
-    private List<String> metrics() {
+    private List<String> checkedMetrics() {
         boolean prepared = input.prepared != null;
         List<String> refused = new ArrayList<>();
         if (prepared) {

@@ -184,6 +184,7 @@ class GenerateInputTest {
                 "--output", out.toString(), "--prompt-col", "text", "--output-col", "continuation", "--beam", "3",
                 "--no-repeat-ngram", "2", "--max-new-tokens", "5");
         assertEquals(0, r.code(), r.err());
+        assertFalse(spark.sparkContext().isStopped(), "the command leaves a session it did not make running");
         GenerationConfig beam = GenerationConfig.beam(5, 3, 1.0, 2, eos());
         List<String> expected = reference(PROMPTS, beam, adapterDir);
         assertNotEquals(expected, reference(PROMPTS, beam, null), "the adapter changes the outputs");
