@@ -109,7 +109,7 @@ final class DemoCommand implements Callable<Integer> {
             }
             log.printf(Locale.ROOT, "demo: %d synthetic E2E examples -> %d clients (length-Dirichlet, alpha 1) + %d validation, %s%n",
                     pairs.size(), clients, data.manifest().splits.get("valid").examples, prepared);
-            List<TokenizedExample> valid = ClientShards.readValid(spark, prepared.toString(), 0);
+            List<TokenizedExample> valid = ClientShards.readSplit(spark, prepared.toString(), "valid", 0);
             Map<String, List<String>> test = heldOutTest(seed);
             String probeMr = test.keySet().iterator().next();
             Map<String, Object> summary = new LinkedHashMap<>();

@@ -2,6 +2,7 @@ package org.splitlora.cli;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.GsonBuilder;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,12 +17,13 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.datasets.format.PromptCompletionFormat;
+import org.splitlora.datasets.prepare.Manifest;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 import org.splitlora.eval.generate.AdapterWeights;
 import org.splitlora.eval.generate.BatchGeneration;
 import org.splitlora.eval.metrics.E2eScorer;
-import org.splitlora.eval.metrics.E2eScores;
 import org.splitlora.eval.metrics.ScoringInput;
+import org.splitlora.federation.ClientShards;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
@@ -34,17 +36,26 @@ import org.splitlora.train.EvalResult;
 import org.splitlora.train.Evaluator;
 import org.splitlora.store.HadoopConf;
 import org.splitlora.store.RunStore;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-@Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Scores a model, or a model with a LoRA adapter, on an E2E CSV (mr,ref):",
-                "ppl: loss and perplexity on the completion tokens of every row (in this process);",
-                "e2e: generates an output for every distinct MR as a Spark job (the model and adapter load once per",
-                "executor) with the LoRA paper's decoding, then scores BLEU, NIST, METEOR, ROUGE-L, CIDEr against the",
-                "MR's references."})
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Scores a model, or a model with a LoRA adapter, on one of:",
+                "--data FILE: an E2E CSV (mr,ref; a local file), or with --format jsonl prompt/completion JSON lines "
+                        + "(files, directories or globs, any Hadoop path) read and encoded as prepare --format jsonl "
+                        + "--jsonl-style prompt-completion reads and encodes them;",
+                "--prepared DIR [--split valid|test]: a prepare output's held-out split, its tokens as stored (valid: the "
+                        + "examples train validates on).",
+                "Metrics: ppl: loss and perplexity on the completion tokens of every row (context, separator, completion, "
+                        + "EOS: the training layout), in this process.",
+                "gen (e2e is the same): one output for every distinct prompt (E2E: MR), generated as a Spark job (the model "
+                        + "and adapter load once per executor) with the LoRA paper's decoding, scored with BLEU, NIST, METEOR, "
+                        + "ROUGE-L and CIDEr against that prompt's references: E2E: its refs; JSONL: the completions of all "
+                        + "rows with exactly that prompt. Needs --data."})
 final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "MODEL", description = "HF model directory or builtin:tiny-gpt2.")
@@ -53,20 +64,47 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "DIR", description = "LoRA adapter in HF PEFT format, e.g. a run's adapter/.")
     Path adapter;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "E2E CSV with columns mr,ref.")
-    Path data;
+    @ArgGroup(multiplicity = "1")
+    Input input;
 
-    @Option(names = "--format", defaultValue = "e2e", description = "Data format; only e2e (default).")
+    static final class Input {
+        @Option(names = "--data", paramLabel = "FILE", description = "E2E CSV with columns mr,ref, or JSONL with --format jsonl.")
+        String data;
+
+        @Option(names = "--prepared", paramLabel = "DIR", description = "A prepare output directory (any Hadoop path).")
+        String prepared;
+    }
+
+    @Option(names = "--format", defaultValue = "e2e", paramLabel = "e2e|jsonl", description = "Format of --data (default: ${DEFAULT-VALUE}).")
     String format;
 
-    @Option(names = "--metrics", split = ",", defaultValue = "ppl,e2e", description = "ppl and/or e2e (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--prompt-col", defaultValue = "prompt", paramLabel = "NAME",
+            description = "jsonl: the prompt field (default: ${DEFAULT-VALUE}).")
+    String promptCol;
+
+    @Option(names = "--completion-col", defaultValue = "completion", paramLabel = "NAME",
+            description = "jsonl: the completion field (default: ${DEFAULT-VALUE}).")
+    String completionCol;
+
+    @Option(names = "--max-length", defaultValue = "512", paramLabel = "L",
+            description = "jsonl: tokens per example, longer ones truncated, as prepare --max-length (default: ${DEFAULT-VALUE}).")
+    int maxLength;
+
+    @Option(names = "--split", paramLabel = "valid|test", description = "With --prepared: the split (default: valid).")
+    String split;
+
+    @Option(names = "--metrics", split = ",", paramLabel = "M",
+            description = "ppl and/or gen (e2e: the same as gen) (default: ppl,gen; with --prepared: ppl).")
     List<String> metrics;
 
-    @Option(names = "--max-examples", defaultValue = "0", description = "ppl over the first N rows; 0 = all (default).")
+    @Option(names = "--max-examples", defaultValue = "0", paramLabel = "N",
+            description = "ppl over the first N examples (E2E: rows grouped by MR; jsonl: in file order; --prepared: by "
+                    + "example id, as data.maxValidExamples); 0 = all (default).")
     int maxExamples;
 
-    @Option(names = "--max-mrs", defaultValue = "0", description = "e2e over the first N distinct MRs; 0 = all (default).")
-    int maxMrs;
+    @Option(names = {"--max-prompts", "--max-mrs"}, defaultValue = "0", paramLabel = "N",
+            description = "gen over the first N distinct prompts (E2E: MRs); 0 = all (default).")
+    int maxPrompts;
 
     @Option(names = "--beam", defaultValue = "10", description = "Beams (default: ${DEFAULT-VALUE}); 1 = greedy.")
     int beams;
@@ -102,37 +140,59 @@ final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Prompts (the model's context text) and each one's references, in order. */
+    private record Targets(List<String> contexts, List<List<String>> references) {}
+
     @Override
     public Integer call() {
         RunStore runDir = run == null ? null : RunStore.at(run, HadoopConf.fromSpark());
         if (runDir != null && !runDir.exists("run.json")) {
             throw new IllegalArgumentException("--run " + run + ": not a run directory (no run.json)");
         }
-        if (!format.equals("e2e")) {
-            throw new IllegalArgumentException("--format " + format + ": eval reads E2E CSV (mr,ref) only");
-        }
-        for (String m : metrics) {
-            if (!m.equals("ppl") && !m.equals("e2e")) {
-                throw new IllegalArgumentException("--metrics: unknown metric '" + m + "' (ppl, e2e)");
-            }
-        }
+        List<String> wanted = checkedMetrics();
         ModelSource source = ModelSource.of(model);
-        Map<String, List<String>> refsByMr = ScoringInput.e2eReferences(data);
         AdapterWeights weights = adapter == null ? null : AdapterWeights.read(adapter, source.config());
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("model", model);
         result.put("adapter", adapter == null ? null : adapter.toString());
-        if (metrics.contains("ppl")) {
-            result.putAll(perplexity(source, weights, refsByMr));
-        }
-        if (metrics.contains("e2e")) {
-            result.putAll(e2e(source, weights, refsByMr));
+        String data;
+        if (input.prepared != null) {
+            data = input.prepared;
+            result.put("split", split);
+            result.putAll(loss(source, weights, preparedExamples(source)));
+        } else if (format.equals("jsonl")) {
+            data = input.data;
+            JsonlPairs pairs = JsonlPairs.read(input.data, promptCol, completionCol, HadoopConf.fromSpark());
+            if (wanted.contains("ppl")) {
+                try (TextTokenizer tok = source.tokenizer()) {
+                    result.putAll(loss(source, weights, pairs.examples(tok, maxLength, maxExamples)));
+                }
+            }
+            if (wanted.contains("gen")) {
+                Map<String, List<String>> byPrompt = pairs.completionsByPrompt();
+                List<String> prompts = first(new ArrayList<>(byPrompt.keySet()));
+                result.put("prompts", prompts.size());
+                result.putAll(generated(source, weights, new Targets(prompts, prompts.stream().map(byPrompt::get).toList())));
+            }
+        } else {
+            Path csv = Path.of(input.data);
+            data = csv.toString();
+            Map<String, List<String>> refsByMr = ScoringInput.e2eReferences(csv);
+            if (wanted.contains("ppl")) {
+                result.putAll(loss(source, weights, e2eExamples(source, refsByMr)));
+            }
+            if (wanted.contains("gen")) {
+                List<String> mrs = first(new ArrayList<>(refsByMr.keySet()));
+                result.put("mrs", mrs.size());
+                result.putAll(generated(source, weights, new Targets(mrs.stream().map(PromptCompletionFormat::e2eContext).toList(),
+                        mrs.stream().map(refsByMr::get).toList())));
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         if (run != null) {
             Map<String, Object> values = new LinkedHashMap<>(result);
             values.remove("adapter");
-            values.put("data", data.toString());
+            values.put("data", data);
             EvalLog.append(runDir, label != null ? label : adapter != null ? adapter.toString() : "base model", values);
             ReportWriter.write(runDir);
         }
@@ -146,7 +206,54 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Map<String, Object> perplexity(ModelSource source, AdapterWeights weights, Map<String, List<String>> refsByMr) {
+    /** The metrics asked for (e2e read as gen), checked against the input; options of another input refused. */
+    private List<String> checkedMetrics() {
+        boolean prepared = input.prepared != null;
+        List<String> refused = new ArrayList<>();
+        if (prepared) {
+            refused.addAll(List.of("--format", "--prompt-col", "--completion-col", "--max-length", "--max-prompts",
+                    "--predictions", "--beam", "--length-penalty", "--no-repeat-ngram", "--max-new-tokens", "--partitions"));
+            split = split == null ? "valid" : split;
+            if (!split.equals("valid") && !split.equals("test")) {
+                throw new ParameterException(spec.commandLine(), "--split " + split + ": valid or test");
+            }
+        } else {
+            if (split != null) {
+                throw new ParameterException(spec.commandLine(), "--split needs --prepared DIR");
+            }
+            if (!format.equals("e2e") && !format.equals("jsonl")) {
+                throw new ParameterException(spec.commandLine(), "--format " + format + ": e2e (CSV mr,ref) or jsonl");
+            }
+            if (format.equals("e2e")) {
+                refused.addAll(List.of("--prompt-col", "--completion-col", "--max-length"));
+            }
+        }
+        for (String option : refused) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                throw new ParameterException(spec.commandLine(), option + ": not with "
+                        + (prepared ? "--prepared (ppl of tokenized examples)" : "--format e2e"));
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (String m : metrics != null ? metrics : prepared ? List.of("ppl") : List.of("ppl", "gen")) {
+            String name = m.equals("e2e") ? "gen" : m;
+            if (!name.equals("ppl") && !name.equals("gen")) {
+                throw new IllegalArgumentException("--metrics: unknown metric '" + m + "' (ppl, gen)");
+            }
+            if (prepared && name.equals("gen")) {
+                throw new IllegalArgumentException("--metrics " + m + ": needs prompt text (--data); --prepared has ppl only");
+            }
+            out.add(name);
+        }
+        return out;
+    }
+
+    private List<String> first(List<String> prompts) {
+        return maxPrompts > 0 && prompts.size() > maxPrompts ? prompts.subList(0, maxPrompts) : prompts;
+    }
+
+    /** Every mr,ref row in the recipe layout, grouped by MR (the first --max-examples). */
+    private List<TokenizedExample> e2eExamples(ModelSource source, Map<String, List<String>> refsByMr) {
         List<TokenizedExample> examples = new ArrayList<>();
         try (TextTokenizer tok = source.tokenizer()) {
             long id = 0;
@@ -160,6 +267,31 @@ final class EvalCommand implements Callable<Integer> {
                 }
             }
         }
+        return examples;
+    }
+
+    /** The split's examples as stored, by example id, once the dataset is known to be tokenized for this model. */
+    private List<TokenizedExample> preparedExamples(ModelSource source) {
+        String what = "--prepared " + input.prepared;
+        try (SparkSessions.Session session = SparkSessions.open("splitlora eval", master)) {
+            SparkSession spark = session.spark();
+            Manifest manifest;
+            try {
+                org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(input.prepared);
+                manifest = Manifest.read(dir.getFileSystem(spark.sparkContext().hadoopConfiguration()), dir);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--prepared: " + e.getMessage(), e);
+            }
+            ClientShards.checkTokenizer(what, manifest, source.config(), source.tokenizerSpec());
+            if (manifest.splits == null || !manifest.splits.containsKey(split)) {
+                throw new IllegalArgumentException(what + ": no " + split + " split (prepare "
+                        + (split.equals("valid") ? "--valid-fraction or --valid-input" : "--test-input") + " makes one)");
+            }
+            return ClientShards.readSplit(spark, input.prepared, split, maxExamples);
+        }
+    }
+
+    private static Map<String, Object> loss(ModelSource source, AdapterWeights weights, List<TokenizedExample> examples) {
         try (NDManager root = NDManager.newBaseManager();
              DecoderModel m = source.loadWhole(root);
              LoraAdapters lora = weights == null ? null : weights.load(source.config(), root)) {
@@ -172,19 +304,14 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    private Map<String, Object> e2e(ModelSource source, AdapterWeights weights, Map<String, List<String>> refsByMr) {
-        List<String> mrs = new ArrayList<>(refsByMr.keySet());
-        if (maxMrs > 0 && mrs.size() > maxMrs) {
-            mrs = mrs.subList(0, maxMrs);
-        }
-        List<String> contexts = mrs.stream().map(PromptCompletionFormat::e2eContext).toList();
+    private Map<String, Object> generated(ModelSource source, AdapterWeights weights, Targets targets) {
         GenerationConfig cfg = GenerationConfig.beam(maxNewTokens, beams, lengthPenalty, noRepeatNgram,
                 Set.of(source.config().eosTokenId()));
         List<String> outputs = new ArrayList<>();
         try (SparkSessions.Session session = SparkSessions.open("splitlora eval", master)) {
             SparkSession spark = session.spark();
             int tasks = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
-            Dataset<Row> generated = BatchGeneration.onExecutors(spark, model, weights, cfg, contexts, tasks).cache();
+            Dataset<Row> generated = BatchGeneration.onExecutors(spark, model, weights, cfg, targets.contexts(), tasks).cache();
             // on stderr: stdout may be the --json result
             try (SparkTaskProgress ignored = SparkTaskProgress.attach(spark.sparkContext(),
                     Progress.start(System.err, "generate: Spark tasks", 0))) {
@@ -196,11 +323,6 @@ final class EvalCommand implements Callable<Integer> {
                 }
             }
         }
-        List<List<String>> refs = mrs.stream().map(refsByMr::get).toList();
-        E2eScores scores = E2eScorer.score(refs, outputs);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("mrs", mrs.size());
-        out.putAll(scores.asMap());
-        return out;
+        return new LinkedHashMap<>(E2eScorer.score(targets.references(), outputs).asMap());
     }
 }

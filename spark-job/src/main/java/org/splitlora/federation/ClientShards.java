@@ -58,14 +58,7 @@ public final class ClientShards {
         String dir = data.dir();
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         Manifest manifest = readManifest(dir, hadoop);
-        if (manifest.tokenizer.vocabSize != model.vocabSize()) {
-            throw new IllegalArgumentException("data.dir " + dir + " was tokenized with a vocabulary of "
-                    + manifest.tokenizer.vocabSize + ", the model has " + model.vocabSize());
-        }
-        if (!manifest.tokenizer.sha256.equals(tokenizer.sha256())) {
-            throw new IllegalArgumentException("data.dir " + dir + " was tokenized with " + manifest.tokenizer.name
-                    + " (sha256 " + manifest.tokenizer.sha256.substring(0, 12) + "…), not this model's tokenizer");
-        }
+        checkTokenizer("data.dir " + dir, manifest, model, tokenizer);
         ShardCheck.verify(dir, manifest, data.verify(), hadoop);
         Map<Integer, Integer> partitionOf = new TreeMap<>();
         Map<Integer, Long> examples = new TreeMap<>();
@@ -78,18 +71,33 @@ public final class ClientShards {
                 .partitionBy(new ByClient(partitionOf))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         List<TokenizedExample> valid = manifest.splits != null && manifest.splits.containsKey("valid")
-                ? readValid(spark, dir, data.maxValidExamples()) : List.of();
+                ? readSplit(spark, dir, "valid", data.maxValidExamples()) : List.of();
         return new ClientShards(manifest, train, partitionOf, examples, valid);
     }
 
-    /** The validation split of a prepared dataset, by example id; the first {@code max} (0 = all). */
-    public static List<TokenizedExample> readValid(SparkSession spark, String dir, int max) {
-        JavaRDD<Row> rows = spark.read().parquet(new Path(dir, "valid").toString()).orderBy(ShardSchema.EXAMPLE_ID).javaRDD();
-        List<TokenizedExample> valid = new ArrayList<>();
-        for (Row r : max > 0 ? rows.take(max) : rows.collect()) {
-            valid.add(ShardSchema.example(r));
+    /** Refuses a dataset ({@code what} names it) tokenized for another vocabulary or with another tokenizer. */
+    public static void checkTokenizer(String what, Manifest manifest, ModelConfig model, TokenizerSpec tokenizer) {
+        if (manifest.tokenizer.vocabSize != model.vocabSize()) {
+            throw new IllegalArgumentException(what + " was tokenized with a vocabulary of "
+                    + manifest.tokenizer.vocabSize + ", the model has " + model.vocabSize());
         }
-        return valid;
+        if (!manifest.tokenizer.sha256.equals(tokenizer.sha256())) {
+            throw new IllegalArgumentException(what + " was tokenized with " + manifest.tokenizer.name
+                    + " (sha256 " + manifest.tokenizer.sha256.substring(0, 12) + "…), not this model's tokenizer");
+        }
+    }
+
+    /**
+     * A held-out split ({@code valid}, {@code test}) of a prepared dataset, by example id; the first
+     * {@code max} (0 = all). The validation split is what training evaluates on.
+     */
+    public static List<TokenizedExample> readSplit(SparkSession spark, String dir, String split, int max) {
+        JavaRDD<Row> rows = spark.read().parquet(new Path(dir, split).toString()).orderBy(ShardSchema.EXAMPLE_ID).javaRDD();
+        List<TokenizedExample> out = new ArrayList<>();
+        for (Row r : max > 0 ? rows.take(max) : rows.collect()) {
+            out.add(ShardSchema.example(r));
+        }
+        return out;
     }
 
     /** The manifest of the prepared dataset at {@code dir} (any Hadoop path). */

@@ -1,20 +1,12 @@
 package org.splitlora.ml;
 
-import com.google.common.collect.Iterators;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
-import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
@@ -26,19 +18,18 @@ import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.splitlora.eval.generate.AdapterWeights;
-import org.splitlora.eval.generate.BatchGeneration;
+import org.splitlora.eval.generate.RowGeneration;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
 
 /**
  * A base model with the LoRA adapter a {@link SplitLoraEstimator} trained: {@link #transform}
  * adds {@code outputCol}, the continuation generated for {@code promptCol}, on the executors (each
- * executor JVM loads the base model and the broadcast adapter once, as {@code eval} does).
+ * executor JVM loads the base model and the broadcast adapter once, as {@code eval} does), with
+ * {@link RowGeneration}, which {@code generate --input} runs too.
  *
  * <p>{@code write().save(path)} writes Spark ML's Params metadata ({@code metadata/}), the adapter
  * in HF PEFT format ({@code adapter/}: the run's exported adapter, byte for byte, usable by {@code
@@ -49,8 +40,6 @@ import org.splitlora.model.generate.GenerationConfig;
 public final class SplitLoraModel extends Model<SplitLoraModel> implements DefaultParamsWritable {
 
     private static final long serialVersionUID = 1L;
-    /** Prompts a task decodes between emitting outputs (one tokenizer per chunk). */
-    private static final int CHUNK = 64;
 
     private final String uid;
     private final TrainedAdapter trained;
@@ -278,38 +267,9 @@ public final class SplitLoraModel extends Model<SplitLoraModel> implements Defau
 
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
-        StructType out = transformSchema(dataset.schema());
-        Dataset<Row> rows = dataset.toDF();
-        SparkSession spark = dataset.sparkSession();
-        Broadcast<AdapterWeights> adapter = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(adapter());
-        JavaRDD<Row> generated = rows.javaRDD().mapPartitions(new Generation(baseModel(), adapter, generationConfig(),
-                rows.schema().fieldIndex(getPromptCol())));
-        return spark.createDataFrame(generated, out);
-    }
-
-    /** One task's rows with their outputs appended; the model and adapter come from the executor's cache. */
-    private record Generation(String model, Broadcast<AdapterWeights> adapter, GenerationConfig cfg, int promptIndex)
-            implements FlatMapFunction<Iterator<Row>, Row> {
-
-        @Override
-        public Iterator<Row> call(Iterator<Row> rows) {
-            return Iterators.concat(Iterators.transform(Iterators.partition(rows, CHUNK), this::generate));
-        }
-
-        private Iterator<Row> generate(List<Row> chunk) {
-            List<String> prompts = chunk.stream().filter(r -> !r.isNullAt(promptIndex)).map(r -> r.getString(promptIndex)).toList();
-            Iterator<String> outputs = BatchGeneration.local(model, adapter.value(), cfg, prompts).iterator();
-            List<Row> out = new ArrayList<>(chunk.size());
-            for (Row r : chunk) {
-                Object[] values = new Object[r.length() + 1];
-                for (int i = 0; i < r.length(); i++) {
-                    values[i] = r.get(i);
-                }
-                values[r.length()] = r.isNullAt(promptIndex) ? null : outputs.next();
-                out.add(RowFactory.create(values));
-            }
-            return out.iterator();
-        }
+        transformSchema(dataset.schema());
+        return RowGeneration.appendOutputs(dataset.toDF(), getPromptCol(), getOutputCol(), baseModel(), adapter(),
+                generationConfig());
     }
 
     // ---- copy, save, load ----
