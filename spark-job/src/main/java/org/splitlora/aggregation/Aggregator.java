@@ -19,11 +19,22 @@ public interface Aggregator {
 
     /**
      * A set of adapters (any range of layers) and its weight; {@code who} names it in errors. A
-     * {@link Role#SERVER} holder is a split-server unit, trained by the server's own optimizer.
+     * {@link Role#SERVER} holder is a split-server unit trained by the server's own optimizer; a
+     * {@link Role#CLIENT} holder stepped with the client optimizer (a client, or a split-server
+     * unit under an aggregator that {@link #aggregatesServerUnits}).
      */
     record Holder(String who, double weight, Map<String, float[]> lora, Role role) {}
 
     enum Role { CLIENT, SERVER }
+
+    /**
+     * Whether the split server's units are holders like clients: they step with the client
+     * optimizer and this aggregator moves them (a server optimizer, which takes the adaptive step on
+     * every holder's update). Otherwise the server trains its blocks with its own AdamW.
+     */
+    default boolean aggregatesServerUnits() {
+        return false;
+    }
 
     /**
      * The round being aggregated: the model, the seed for fresh directions, and the global step it

@@ -11,8 +11,7 @@ import java.util.TreeMap;
  * the mean being fedavg's (with mixed ranks component by component, as {@code nested}: the global
  * adapters keep their full rank, so every tensor keeps its shape and its moments);
  * the server keeps Adam moments m, v of Δ and moves the global adapters by lr·m/(√v + τ). Tensors
- * that are not federated this round (see {@link ServerOptimizer#federatedTensors}) take the average
- * without a step, their moments untouched; a tensor whose shape changes (a block's rank moved)
+ * no holder returned this round keep their value without a step, their moments untouched; a tensor whose shape changes (a block's rank moved)
  * takes the average and starts its moments over.
  *
  * <p>Settings: {@code federation.fedadam.lr | beta1 | beta2 | tau}. The moments are the state

@@ -22,6 +22,12 @@ abstract class ServerOptimizer implements Aggregator {
     /** Server steps taken. */
     int step;
 
+    /** The server's units step as clients do, so the pseudo-gradient of every block is in one currency. */
+    @Override
+    public boolean aggregatesServerUnits() {
+        return true;
+    }
+
     @Override
     public Result start(Map<String, float[]> global, LoraSpec spec, int from, int to, ModelConfig config, long seed) {
         return average.start(global, spec, from, to, config, seed);
@@ -43,28 +49,19 @@ abstract class ServerOptimizer implements Aggregator {
     }
 
     /**
-     * The tensors a server optimizer steps this round: those of blocks held by a client or by
-     * several split-server units (v1's per-client copies). A block held only by the shared server
-     * unit (v2) was trained by the server's own optimizer every step and is not federated.
+     * The tensors a server optimizer steps this round: every tensor a holder returned. All holders
+     * stepped as clients ({@link #aggregatesServerUnits}): a unit trained by the server's own
+     * optimizer has no pseudo-gradient in the clients' terms and is refused.
      */
     static Set<String> federatedTensors(List<Holder> holders) {
-        Map<String, Integer> serverHolders = new TreeMap<>();
-        Set<String> byClients = new TreeSet<>();
+        Set<String> out = new TreeSet<>();
         for (Holder h : holders) {
-            for (String key : h.lora().keySet()) {
-                if (h.role() == Role.CLIENT) {
-                    byClients.add(key);
-                } else {
-                    serverHolders.merge(key, 1, Integer::sum);
-                }
+            if (h.role() == Role.SERVER) {
+                throw new IllegalArgumentException(h.who() + ": a server optimizer aggregates split-server units that "
+                        + "stepped as clients, not ones the server trained with its own optimizer");
             }
+            out.addAll(h.lora().keySet());
         }
-        Set<String> out = new TreeSet<>(byClients);
-        serverHolders.forEach((key, n) -> {
-            if (n > 1) {
-                out.add(key);
-            }
-        });
         return out;
     }
 

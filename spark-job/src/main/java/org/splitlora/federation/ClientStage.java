@@ -121,7 +121,8 @@ public final class ClientStage {
                 // a server unit stands for the clients whose rows it ran
                 double w = unit.clients().stream().mapToDouble(c -> weights.getOrDefault(c, 0.0)).sum();
                 if (w > 0) {
-                    holders.add(new Aggregator.Holder("server " + name + " " + unit.clients(), w, unit.lora(), Aggregator.Role.SERVER));
+                    holders.add(new Aggregator.Holder("server " + name + " " + unit.clients(), w, unit.lora(),
+                            server.unitsStepAsClients() ? Aggregator.Role.CLIENT : Aggregator.Role.SERVER));
                 }
             });
         }

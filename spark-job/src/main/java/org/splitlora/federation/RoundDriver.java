@@ -29,6 +29,7 @@ import org.splitlora.split.ServerSegment;
 import org.splitlora.split.ServerSettings;
 import org.splitlora.split.SplitAddress;
 import org.splitlora.split.SplitServer;
+import org.splitlora.split.UnitStepping;
 import org.splitlora.train.Evaluator;
 
 /**
@@ -98,7 +99,7 @@ public final class RoundDriver implements AutoCloseable {
         if (scheme.usesSplitServer()) {
             serverRoot = NDManager.newBaseManager(serverDevice(cfg.split().serverDevice()));
             ServerSegment segment = new ServerSegment(source.load(ModelPart.server(config, cfg.splitft().minCut()), serverRoot),
-                    cfg.split().serverVersion(), cfg.lora(), cfg::loraAtCut, cfg.optimizer(), totalSteps, cfg.train().labelSmoothing());
+                    cfg.split().serverVersion(), cfg.lora(), cfg::loraAtCut, unitStepping(), totalSteps, cfg.train().labelSmoothing());
             TrainConfig.Split s = cfg.split();
             String secret = newSecret();
             SplitAddress address = SplitAddress.of(s.bind(), s.advertiseHost(), spark.sparkContext().isLocal(),
@@ -229,6 +230,13 @@ public final class RoundDriver implements AutoCloseable {
                     + "pytorch-native-cpu; use auto or cpu)");
         }
         return wanted != TrainConfig.ServerDevice.CPU && gpus > 0 ? Device.gpu() : Device.cpu();
+    }
+
+    /** A server optimizer aggregates the server's units as clients, so they step with the clients' optimizer. */
+    private UnitStepping unitStepping() {
+        return aggregator.aggregatesServerUnits()
+                ? UnitStepping.asClients(cfg.federation().clientOptimizer(), cfg.optimizer())
+                : UnitStepping.serverAdamW(cfg.optimizer());
     }
 
     private static String newSecret() {

@@ -34,6 +34,6 @@ interface AdapterLayout {
     /** The adapters block {@code layer} runs with for the rows of {@code client}, which entered the server at block {@code cut}. */
     LoraAdapters adapters(int client, int cut, int layer);
 
-    /** AdamW step at learning rate {@code lr} of every unit in use, on the mean of its clients' gradients. */
-    void step(double lr);
+    /** Whether the units in use are parts of one model, clipped by their joint gradient norm, or each stands alone. */
+    boolean stepsTogether();
 }

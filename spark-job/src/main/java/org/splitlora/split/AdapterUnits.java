@@ -9,12 +9,11 @@ import java.util.TreeSet;
 import org.splitlora.model.DecoderModel;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraSpec;
-import org.splitlora.train.AdamW;
-import org.splitlora.train.OptimizerConfig;
+import org.splitlora.train.LocalOptimizer;
 
 /**
  * The server's adapter units by name: each holds the adapters of a range of server blocks, its own
- * AdamW, and the clients whose rows it runs this round. Which units exist and whom they serve is
+ * optimizer ({@link UnitStepping}), and the clients whose rows it runs this round. Which units exist and whom they serve is
  * the {@link AdapterLayout}'s choice; this keeps them, loads them once a round, and snapshots them.
  */
 final class AdapterUnits implements AutoCloseable {
@@ -22,12 +21,12 @@ final class AdapterUnits implements AutoCloseable {
     /** Adapters of a range of server blocks, their optimizer, and the clients whose rows they run this round. */
     static final class Unit implements AutoCloseable {
         final LoraAdapters lora;
-        final AdamW optimizer;
+        final LocalOptimizer optimizer;
         final Set<Integer> clients = new TreeSet<>();
 
-        private Unit(LoraAdapters lora, OptimizerConfig optim) {
+        private Unit(LoraAdapters lora, UnitStepping stepping) {
             this.lora = lora;
-            this.optimizer = new AdamW(lora.parameters(), optim, lora.manager());
+            this.optimizer = stepping.create(lora.parameters(), lora.manager());
         }
 
         @Override
@@ -39,14 +38,19 @@ final class AdapterUnits implements AutoCloseable {
 
     private final DecoderModel model;
     private final LoraSpec base;
-    private final OptimizerConfig optim;
+    private final UnitStepping stepping;
     private final Map<String, Unit> units = new TreeMap<>();
 
     /** Units of {@code model}'s blocks, adapters shaped like {@code base} where a snapshot does not say otherwise. */
-    AdapterUnits(DecoderModel model, LoraSpec base, OptimizerConfig optim) {
+    AdapterUnits(DecoderModel model, LoraSpec base, UnitStepping stepping) {
         this.model = model;
         this.base = base;
-        this.optim = optim;
+        this.stepping = stepping;
+    }
+
+    /** Steps every unit in use for global step {@code step}; {@code together}: clipped as one model. */
+    void step(int step, int totalSteps, boolean together) {
+        stepping.step(inUse(), step, totalSteps, together);
     }
 
     /** A new round: no unit serves anyone yet. */
@@ -71,7 +75,7 @@ final class AdapterUnits implements AutoCloseable {
         }
         if (u == null) {
             u = new Unit(LoraAdapters.fromFloats(model.manager(), model.config(), spec, from, to, start.of(spec, from, to)),
-                    optim);
+                    stepping);
             units.put(name, u);
         } else if (u.clients.isEmpty()) {
             u.lora.loadFloats(start.of(spec, from, to));
@@ -107,7 +111,7 @@ final class AdapterUnits implements AutoCloseable {
         s.units().forEach((name, state) -> {
             LoraSpec spec = LoraAdapters.specOf(base, model.config(), state.lora());
             Unit u = new Unit(LoraAdapters.fromFloats(model.manager(), model.config(), spec, state.fromLayer(),
-                    state.toLayer(), state.lora()), optim);
+                    state.toLayer(), state.lora()), stepping);
             u.optimizer.restore(state.optimizer());
             u.clients.addAll(state.clients());
             units.put(name, u);

@@ -41,9 +41,7 @@ final class PerClientLayout implements AdapterLayout {
     }
 
     @Override
-    public void step(double lr) {
-        for (AdapterUnits.Unit u : units.inUse()) {
-            u.optimizer.step(lr, 1.0 / u.clients.size());
-        }
+    public boolean stepsTogether() {
+        return false;
     }
 }

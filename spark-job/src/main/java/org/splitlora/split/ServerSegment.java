@@ -10,17 +10,17 @@ import org.splitlora.model.DecoderModel;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.train.AdamW;
-import org.splitlora.train.OptimizerConfig;
 
 /**
  * The server side of the split: blocks minCut..L-1, final norm and LM head, serving clients whose
  * cuts may differ (SplitFT): a client at cut k runs from block k. Three parts:
  * <ul>
- *   <li>the adapters live in {@link AdapterUnits}, each with its own AdamW and the clients whose
- *       rows it ran this round;</li>
+ *   <li>the adapters live in {@link AdapterUnits}, each with its own optimizer (the server's AdamW,
+ *       or the clients' optimizer under a server-optimizer aggregator: {@link UnitStepping}) and the
+ *       clients whose rows it ran this round;</li>
  *   <li>an {@link AdapterLayout} of the server version decides which units serve whom
  *       ({@link SharedLayout}: v2, one shared unit per block and one per cut block at another rank;
- *       {@link PerClientLayout}: v1, a copy per client) and how they step;</li>
+ *       {@link PerClientLayout}: v1, a copy per client) and whether they step as one model;</li>
  *   <li>{@link SegmentCompute} runs forward, loss and backward over a group of decoded
  *       micro-batches with the adapters the layout names.</li>
  * </ul>
@@ -31,7 +31,7 @@ import org.splitlora.train.OptimizerConfig;
 public final class ServerSegment implements AutoCloseable {
 
     private final DecoderModel model;
-    private final OptimizerConfig optim;
+    private final UnitStepping stepping;
     private final int totalSteps;
     private final AdapterUnits units;
     private final AdapterLayout layout;
@@ -51,14 +51,14 @@ public final class ServerSegment implements AutoCloseable {
      * @param specAtCut the ranks of a client at a cut ({@code lora.cutRank} on both sides of it)
      */
     public ServerSegment(DecoderModel model, ServerVersion version, LoraSpec base, IntFunction<LoraSpec> specAtCut,
-                         OptimizerConfig optim, int totalSteps, double labelSmoothing) {
+                         UnitStepping stepping, int totalSteps, double labelSmoothing) {
         if (!model.part().head() || model.part().toLayer() != model.config().numLayers()) {
             throw new IllegalArgumentException("a server segment runs the last blocks and the LM head");
         }
         this.model = model;
-        this.optim = optim;
+        this.stepping = stepping;
         this.totalSteps = totalSteps;
-        this.units = new AdapterUnits(model, base, optim);
+        this.units = new AdapterUnits(model, base, stepping);
         this.layout = AdapterLayout.of(version, units, base, specAtCut, model.config().numLayers());
         this.compute = new SegmentCompute(model, labelSmoothing);
     }
@@ -110,9 +110,14 @@ public final class ServerSegment implements AutoCloseable {
         return compute.forwardBackward(group, layout);
     }
 
-    /** AdamW step for global step {@code step} of every unit in use, on the mean of its clients' gradients. */
+    /** The step for global step {@code step} of every unit in use, on the mean of its clients' gradients. */
     public void step(int step) {
-        layout.step(optim.lrAt(step, totalSteps));
+        units.step(step, totalSteps, layout.stepsTogether());
+    }
+
+    /** Whether the units step as clients and are aggregated as clients ({@link UnitStepping#asClients}). */
+    public boolean unitsStepAsClients() {
+        return stepping.asClients();
     }
 
     /** One unit's trainable state: its layers, the clients it serves this round, adapters and optimizer. */

@@ -1,12 +1,9 @@
 package org.splitlora.split;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraSpec;
-import org.splitlora.train.AdamW;
 
 /**
  * {@link ServerVersion#V2}, one shared server: unit {@code block.J} holds block J at
@@ -65,13 +62,7 @@ final class SharedLayout implements AdapterLayout {
     }
 
     @Override
-    public void step(double lr) {
-        List<AdamW> stepping = new ArrayList<>();
-        List<Double> scales = new ArrayList<>();
-        for (AdapterUnits.Unit u : units.inUse()) {
-            stepping.add(u.optimizer);
-            scales.add(1.0 / u.clients.size());
-        }
-        AdamW.stepTogether(stepping, lr, scales.stream().mapToDouble(Double::doubleValue).toArray());
+    public boolean stepsTogether() {
+        return true;
     }
 }

@@ -27,11 +27,16 @@ public final class Sgd implements LocalOptimizer {
 
     @Override
     public void step(int globalStep, int totalSteps) {
+        step(1);
+    }
+
+    /** One step on the accumulated gradients times {@code gradScale} (the split server's mean over its clients). */
+    public void step(double gradScale) {
         try (NDManager tmp = scratch.newSubManager(); Torch.GradScope ignored = Torch.gradMode(false)) {
             for (NDArray p : params) {
                 NDArray g = p.getGradient();
                 g.attach(tmp);
-                p.subi(g.muli((float) lr));
+                p.subi(g.muli((float) (lr * gradScale)));
                 JniUtils.zeroGrad((PtNDArray) p);
             }
         }

@@ -2,6 +2,7 @@ package org.splitlora.aggregation;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -169,16 +170,19 @@ class AggregatorsTest {
     }
 
     @Test
-    void serverOptimizersLeaveTheSharedServerUnitsBlocksToTheServer() {
+    void serverOptimizersTakeTheServerUnitsAsClientsAndRefuseOnesTheServerTrained() {
         Random rng = new Random(9);
         Map<String, float[]> previous = block(rng, 2);
         Map<String, float[]> unit = block(rng, 2);
-        List<Aggregator.Holder> onlyServer = List.of(new Aggregator.Holder("server v2", 3, unit, Aggregator.Role.SERVER));
+        List<Aggregator.Holder> ownOptimizer = List.of(new Aggregator.Holder("server block.0 [0, 1]", 3, unit, Aggregator.Role.SERVER));
         for (Aggregator a : List.of(Aggregators.of("fedadam", settings(Map.of("lr", 0.1, "beta1", 0.9, "beta2", 0.99, "tau", 1e-3))),
                 Aggregators.of("server-adamw", settings(Map.of(), new OptimizerConfig(0.1, 0.9, 0.99, 1e-6, 0, 0, 1))))) {
-            Map<String, float[]> out = a.aggregate(onlyServer, previous, ROUND).adapters();
-            assertArrayEquals(unit.get(Q + ".lora_A"), out.get(Q + ".lora_A"));
-            assertArrayEquals(unit.get(Q + ".lora_B"), out.get(Q + ".lora_B"));
+            assertTrue(a.aggregatesServerUnits());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.aggregate(ownOptimizer, previous, ROUND));
+            assertTrue(e.getMessage().startsWith("server block.0 [0, 1]: "), e.getMessage());
+        }
+        for (String name : List.of("fedavg", "fedavg-svd", "nested")) {
+            assertFalse(Aggregators.of(name, settings(Map.of())).aggregatesServerUnits(), name);
         }
     }
 

@@ -19,7 +19,7 @@ import org.splitlora.testutil.SyntheticShards;
  * FedOpt with SGD clients (lr 1, one local step a round) and the run's AdamW on the server
  * ({@code server-adamw}) is CenLoRA: with one client, split training round by round equals
  * {@code central} step by step (the same batches, the same AdamW arithmetic on the same gradient);
- * with three, {@code fl} equals {@code central} on the clients' pooled batches
+ * with three, {@code fl} and {@code sfl} equal {@code central} on the clients' pooled batches
  * ({@code train.centralBatches = per-client}), clipping by the joint norm included.
  */
 class FedOptEquivalenceTest {
@@ -80,6 +80,13 @@ class FedOptEquivalenceTest {
         }
         // the pooling is what makes the batches the same: central over the shuffled union differs
         assertNotEquals(central.get(0)[0], union.get(0)[0], 1e-4);
+        // in sfl the server's units step with SGD too and server-adamw steps every block at once
+        // (one clip by the joint norm): split, it is still central's step on the pooled batch
+        List<double[]> split = run(data, "sfl", "server-adamw", "sgd", common);
+        for (int r = 0; r < central.size(); r++) {
+            assertEquals(central.get(r)[0], split.get(r)[0], 1e-5, "sfl round " + (r + 1) + " train loss");
+            assertEquals(central.get(r)[1], split.get(r)[1], 1e-5, "sfl round " + (r + 1) + " val loss");
+        }
     }
 
     private static String[] concat(String[] a, String... b) {

@@ -296,7 +296,7 @@ class SplitExchangeTest {
 
     private static ServerSegment segment(NDManager root, int minCut, LoraSpec base, IntFunction<LoraSpec> atCut) {
         DecoderModel model = SOURCE.load(ModelPart.server(SOURCE.config(), minCut), root);
-        return new ServerSegment(model, ServerVersion.V2, base, atCut, OPTIM, STEPS, 0.1);
+        return new ServerSegment(model, ServerVersion.V2, base, atCut, UnitStepping.serverAdamW(OPTIM), STEPS, 0.1);
     }
 
     private static ServerSettings settings(String secret) {
