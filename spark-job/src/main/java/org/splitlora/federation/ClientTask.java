@@ -77,7 +77,7 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
         long seed = ClientSeeds.of(p.seed(), client);
         try (NDManager m = NDManager.newBaseManager();
              LoraAdapters lora = LoraAdapters.fromFloats(m, config, start.spec(), 0, layers, start.lora());
-             LocalOptimizer opt = p.clientOptimizer().create(lora.parameters(), p.optimizer(), lora.manager())) {
+             LocalOptimizer opt = p.clientOptimizer().create(lora, p.optimizer())) {
             AdamW.State state = p.optimizerStates().get(client);
             if (state != null) {
                 opt.restore(state);

@@ -26,7 +26,7 @@ final class AdapterUnits implements AutoCloseable {
 
         private Unit(LoraAdapters lora, UnitStepping stepping) {
             this.lora = lora;
-            this.optimizer = stepping.create(lora.parameters(), lora.manager());
+            this.optimizer = stepping.create(lora);
         }
 
         @Override

@@ -1,8 +1,7 @@
 package org.splitlora.split;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import java.util.List;
+import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.train.AdamW;
 import org.splitlora.train.ClientOptimizer;
 import org.splitlora.train.LocalOptimizer;
@@ -34,7 +33,7 @@ public abstract class UnitStepping {
     /** Whether the units' updates are client updates for the aggregator (see {@link #asClients}). */
     public abstract boolean asClients();
 
-    abstract LocalOptimizer create(List<NDArray> params, NDManager parent);
+    abstract LocalOptimizer create(LoraAdapters lora);
 
     /**
      * One step of {@code units} for global step {@code step} of {@code totalSteps}, each on its
@@ -67,8 +66,8 @@ public abstract class UnitStepping {
         }
 
         @Override
-        LocalOptimizer create(List<NDArray> params, NDManager parent) {
-            return new AdamW(params, optim, parent);
+        LocalOptimizer create(LoraAdapters lora) {
+            return new AdamW(lora.parameters(), optim, lora.manager());
         }
 
         @Override
@@ -98,8 +97,8 @@ public abstract class UnitStepping {
         }
 
         @Override
-        LocalOptimizer create(List<NDArray> params, NDManager parent) {
-            return new Sgd(params, lr, parent);
+        LocalOptimizer create(LoraAdapters lora) {
+            return new Sgd(lora, lr);
         }
 
         /** SGD does not clip, so stepping together is stepping each. */

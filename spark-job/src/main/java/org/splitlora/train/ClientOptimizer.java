@@ -1,9 +1,7 @@
 package org.splitlora.train;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import java.io.Serializable;
-import java.util.List;
+import org.splitlora.model.lora.LoraAdapters;
 
 /**
  * What a federated client steps with ({@code federation.clientOptimizer}): the run's AdamW
@@ -14,7 +12,7 @@ public record ClientOptimizer(boolean sgd, double sgdLr) implements Serializable
 
     private static final long serialVersionUID = 1L;
 
-    public LocalOptimizer create(List<NDArray> params, OptimizerConfig adamw, NDManager parent) {
-        return sgd ? new Sgd(params, sgdLr, parent) : new AdamW(params, adamw, parent);
+    public LocalOptimizer create(LoraAdapters lora, OptimizerConfig adamw) {
+        return sgd ? new Sgd(lora, sgdLr) : new AdamW(lora.parameters(), adamw, lora.manager());
     }
 }
