@@ -122,7 +122,7 @@ public final class ClientStage {
                 double w = unit.clients().stream().mapToDouble(c -> weights.getOrDefault(c, 0.0)).sum();
                 if (w > 0) {
                     holders.add(new Aggregator.Holder("server " + name + " " + unit.clients(), w, unit.lora(),
-                            server.unitsStepAsClients() ? Aggregator.Role.CLIENT : Aggregator.Role.SERVER));
+                            aggregator.aggregatesServerUnits() ? Aggregator.Role.CLIENT : Aggregator.Role.SERVER));
                 }
             });
         }

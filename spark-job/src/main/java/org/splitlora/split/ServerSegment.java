@@ -31,7 +31,6 @@ import org.splitlora.train.AdamW;
 public final class ServerSegment implements AutoCloseable {
 
     private final DecoderModel model;
-    private final UnitStepping stepping;
     private final int totalSteps;
     private final AdapterUnits units;
     private final AdapterLayout layout;
@@ -56,7 +55,6 @@ public final class ServerSegment implements AutoCloseable {
             throw new IllegalArgumentException("a server segment runs the last blocks and the LM head");
         }
         this.model = model;
-        this.stepping = stepping;
         this.totalSteps = totalSteps;
         this.units = new AdapterUnits(model, base, stepping);
         this.layout = AdapterLayout.of(version, units, base, specAtCut, model.config().numLayers());
@@ -115,10 +113,6 @@ public final class ServerSegment implements AutoCloseable {
         units.step(step, totalSteps, layout.stepsTogether());
     }
 
-    /** Whether the units step as clients and are aggregated as clients ({@link UnitStepping#asClients}). */
-    public boolean unitsStepAsClients() {
-        return stepping.asClients();
-    }
 
     /** One unit's trainable state: its layers, the clients it serves this round, adapters and optimizer. */
     public record UnitState(int fromLayer, int toLayer, Set<Integer> clients, Map<String, float[]> lora,

@@ -169,11 +169,6 @@ public final class SplitServer implements AutoCloseable {
         return onWorker(segment::snapshot);
     }
 
-    /** Whether the segment's units step and are aggregated as clients ({@link UnitStepping#asClients}). */
-    public boolean unitsStepAsClients() {
-        return segment.unitsStepAsClients();
-    }
-
     public void restore(ServerSegment.Snapshot s) {
         onWorker(() -> {
             segment.restore(s);

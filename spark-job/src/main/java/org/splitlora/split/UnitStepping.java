@@ -22,16 +22,13 @@ public abstract class UnitStepping {
 
     /** The server trains its blocks with the run's AdamW. */
     public static UnitStepping serverAdamW(OptimizerConfig optim) {
-        return new WithAdamW(optim, false);
+        return new WithAdamW(optim);
     }
 
     /** The units step with the clients' optimizer and are aggregated as clients are. */
     public static UnitStepping asClients(ClientOptimizer clients, OptimizerConfig optim) {
-        return clients.sgd() ? new WithSgd(clients.sgdLr()) : new WithAdamW(optim, true);
+        return clients.sgd() ? new WithSgd(clients.sgdLr()) : new WithAdamW(optim);
     }
-
-    /** Whether the units' updates are client updates for the aggregator (see {@link #asClients}). */
-    public abstract boolean asClients();
 
     abstract LocalOptimizer create(LoraAdapters lora);
 
@@ -53,16 +50,9 @@ public abstract class UnitStepping {
 
     private static final class WithAdamW extends UnitStepping {
         private final OptimizerConfig optim;
-        private final boolean asClients;
 
-        WithAdamW(OptimizerConfig optim, boolean asClients) {
+        WithAdamW(OptimizerConfig optim) {
             this.optim = optim;
-            this.asClients = asClients;
-        }
-
-        @Override
-        public boolean asClients() {
-            return asClients;
         }
 
         @Override
@@ -89,11 +79,6 @@ public abstract class UnitStepping {
 
         WithSgd(double lr) {
             this.lr = lr;
-        }
-
-        @Override
-        public boolean asClients() {
-            return true;
         }
 
         @Override
