@@ -3,7 +3,8 @@
 # spark-submit of the job to Kubernetes in cluster mode. The driver pod hosts the split server;
 # Spark gives it a headless service, so executors reach any port of the driver pod through
 # spark.driver.host (set --split-port where a NetworkPolicy must allow a fixed port).
-# The image: a Spark 3.5 (Scala 2.12) image on Java 17 with the job jar at
+# The image: a Spark image of the job jar's line (Spark 3.5 / Scala 2.12 for the default jar,
+# Spark 4.x / Scala 2.13 for the -Pspark4 one) on Java 17 or 21 with the job jar at
 # /opt/splitlora/splitlora-job.jar (or --jar local:///... / an s3a:// or https:// URI).
 # Options: --master (required), --image (required), --namespace NS (default default),
 # --service-account SA (default spark), --driver-threads N (default 4), --upload-path URI (where
@@ -35,7 +36,7 @@ script_option() {
 
 parse_args "$@"
 [[ -n "$master" ]] || die "--master k8s://https://HOST:PORT is required"
-[[ -n "$image" ]] || die "--image is required (a Spark 3.5 / Java 17 image holding the job jar)"
+[[ -n "$image" ]] || die "--image is required (a Spark image of the job jar's Spark line, Java 17+, holding the job jar)"
 [[ -n "$job_jar" ]] || job_jar="local:///opt/splitlora/splitlora-job.jar"
 ship_app_conf
 extra=()

@@ -5,7 +5,9 @@
 #   COMMAND ARGS   a splitlora command and its options (train --conf run.conf, prepare ..., eval ...)
 # Script options (all scripts):
 #   --dry-run              print the spark-submit command (shell-quoted) instead of running it
-#   --jar PATH|URI         the job jar (default: $SPLITLORA_JOB_JAR, else spark-job/target/splitlora-spark-job-*-job.jar)
+#   --jar PATH|URI         the job jar (default: $SPLITLORA_JOB_JAR, else the Spark 3.5 build's
+#                          spark-job/target/splitlora-spark-job-*-job.jar, else the Spark 4 build's
+#                          spark-job/target/spark4/splitlora-spark-job-*-spark4-job.jar)
 #   --spark-defaults F     the project's Spark properties, passed as --conf entries on top of the
 #                          cluster's spark-defaults.conf (default: conf/spark-defaults.conf; none = skip)
 #   --torch-threads N      PyTorch threads per executor task (default 1; executor cores x N <= cores)
@@ -42,14 +44,15 @@ spark_submit_bin() {
   elif $dry_run; then
     echo spark-submit
   else
-    die "spark-submit not found: set SPARK_HOME to a Spark 3.5 (Scala 2.12) installation or put spark-submit on PATH"
+    die "spark-submit not found: set SPARK_HOME to the Spark installation of the job jar's build (3.5 / Scala 2.12, or 4.x / Scala 2.13 for the -Pspark4 jar) or put spark-submit on PATH"
   fi
 }
 
 default_job_jar() {
   local jar
-  jar="$(ls "$splitlora_root"/spark-job/target/splitlora-spark-job-*-job.jar 2>/dev/null | head -n 1 || true)"
-  [[ -n "$jar" ]] || die "no job jar; build it: mvn -q -B package -DskipTests (in $splitlora_root), or pass --jar"
+  jar="$(ls "$splitlora_root"/spark-job/target/splitlora-spark-job-*-job.jar \
+    "$splitlora_root"/spark-job/target/spark4/splitlora-spark-job-*-spark4-job.jar 2>/dev/null | head -n 1 || true)"
+  [[ -n "$jar" ]] || die "no job jar; build it: mvn -q -B package -DskipTests (in $splitlora_root; -Pspark4 for Spark 4), or pass --jar"
   echo "$jar"
 }
 
@@ -140,7 +143,7 @@ driver_runs_here() {
 # Java options for a JVM that runs SplitLoRA code (driver or executor).
 jvm_options() {
   local threads="$1"
-  echo "$java17_opens -Dai.djl.offline=true -XX:MaxDirectMemorySize=${SPLITLORA_DIRECT_MEMORY:-1g}" \
+  echo "$submit_java_options -Dai.djl.offline=true -XX:MaxDirectMemorySize=${SPLITLORA_DIRECT_MEMORY:-1g}" \
     "-Dai.djl.pytorch.num_threads=$threads -Dai.djl.pytorch.num_interop_threads=1"
 }
 

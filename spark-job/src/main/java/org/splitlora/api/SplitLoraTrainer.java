@@ -196,7 +196,8 @@ public final class SplitLoraTrainer {
             fresh.put("config", JsonParser.parseString(cfg.toJson()));
             String version = SplitLoraTrainer.class.getPackage().getImplementationVersion();
             fresh.put("versions", Map.of("splitlora", version == null ? "dev" : version, "java", System.getProperty("java.version"),
-                    "spark", org.apache.spark.package$.MODULE$.SPARK_VERSION()));
+                    "spark", org.apache.spark.package$.MODULE$.SPARK_VERSION(), "scala",
+                    scala.util.Properties$.MODULE$.versionNumberString()));
             run = gson.toJsonTree(fresh).getAsJsonObject();
         } else {
             run = JsonParser.parseString(out.readText(RUN_JSON).orElseThrow()).getAsJsonObject();

@@ -13,8 +13,14 @@ public final class ChildJvm {
     public static List<String> command(String... cliArgs) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        // the module options of this build's Spark (the pom's java.module.options), then the properties
+        for (String option : System.getProperty("splitlora.javaModuleOptions", "").trim().split("\\s+")) {
+            if (!option.isEmpty()) {
+                cmd.add(option);
+            }
+        }
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-opens") || arg.startsWith("-D") || arg.startsWith("-XX:MaxDirect")) {
+            if (arg.startsWith("-D") || arg.startsWith("-XX:MaxDirect")) {
                 cmd.add(arg);
             }
         }

@@ -2,7 +2,6 @@ package org.splitlora.deploy;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.management.ManagementFactory;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,11 +27,20 @@ import java.util.stream.Stream;
  */
 final class LocalSparkCluster implements AutoCloseable {
 
-    /** The JVM flags Spark 3.5 needs on Java 17: those this test JVM got from the build (the pom's list). */
-    static final List<String> JAVA17_OPENS = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-            .filter(a -> a.startsWith("--add-opens") || a.equals("-Djdk.reflect.useDirectMethodHandle=false")).toList();
+    /** The JVM options this build's Spark needs on Java 17+ (the pom's java.module.options, which this JVM runs with). */
+    static final List<String> JAVA_MODULE_OPTIONS = options("splitlora.javaModuleOptions");
+
+    /** The words of a list of JVM options the build passed as system property {@code key}. */
+    static List<String> options(String key) {
+        String value = System.getProperty(key);
+        if (value == null || value.isBlank()) {
+            throw new IllegalStateException("system property " + key + " is not set: run the test through Maven (the pom sets it)");
+        }
+        return List.of(value.trim().split("\\s+"));
+    }
 
     private final Path sparkHome;
+    private final String scalaBinaryVersion;
     private final Path logs;
     private final int masterPort = freePort();
     private final int masterUiPort = freePort();
@@ -40,8 +48,9 @@ final class LocalSparkCluster implements AutoCloseable {
     private final List<Process> workers = new ArrayList<>();
     private final Thread cleanup = new Thread(this::killAll);
 
-    private LocalSparkCluster(Path sparkHome, Path logs) throws IOException {
+    private LocalSparkCluster(Path sparkHome, String scalaBinaryVersion, Path logs) throws IOException {
         this.sparkHome = sparkHome;
+        this.scalaBinaryVersion = scalaBinaryVersion;
         this.logs = logs;
         Files.createDirectories(logs);
         // a failsafe JVM killed mid-test must not leave Spark daemons behind
@@ -65,8 +74,9 @@ final class LocalSparkCluster implements AutoCloseable {
     }
 
     /** Starts the cluster and waits until every worker has registered with the master. */
-    static LocalSparkCluster start(Path sparkHome, Path logs, int workers, int coresPerWorker) throws Exception {
-        LocalSparkCluster c = new LocalSparkCluster(sparkHome, logs);
+    static LocalSparkCluster start(Path sparkHome, String scalaBinaryVersion, Path logs, int workers, int coresPerWorker)
+            throws Exception {
+        LocalSparkCluster c = new LocalSparkCluster(sparkHome, scalaBinaryVersion, logs);
         try {
             c.startWorkers(workers, coresPerWorker);
             c.awaitWorkers(workers, Duration.ofSeconds(90));
@@ -83,7 +93,12 @@ final class LocalSparkCluster implements AutoCloseable {
 
     /** The environment a Spark process of this cluster (or spark-submit) runs with. */
     Map<String, String> environment() {
-        return Map.of("SPARK_HOME", sparkHome.toString(), "SPARK_LOCAL_IP", "127.0.0.1", "SPARK_SCALA_VERSION", "2.12");
+        return environment(sparkHome, scalaBinaryVersion);
+    }
+
+    /** The environment spark-submit of distribution {@code sparkHome} (Scala {@code scalaBinaryVersion}) runs with. */
+    static Map<String, String> environment(Path sparkHome, String scalaBinaryVersion) {
+        return Map.of("SPARK_HOME", sparkHome.toString(), "SPARK_LOCAL_IP", "127.0.0.1", "SPARK_SCALA_VERSION", scalaBinaryVersion);
     }
 
     /** Kills worker {@code i} and the executors it launched at once (SIGKILL: a machine that dies). */
@@ -151,7 +166,7 @@ final class LocalSparkCluster implements AutoCloseable {
         // spark.port.maxRetries=0: a port taken since freePort() fails here instead of moving silently
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-Dspark.port.maxRetries=0", "-cp", sparkHome.resolve("jars") + "/*"));
-        cmd.addAll(JAVA17_OPENS);
+        cmd.addAll(JAVA_MODULE_OPTIONS);
         cmd.add(mainClass);
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -189,16 +204,18 @@ final class LocalSparkCluster implements AutoCloseable {
     }
 
     /**
-     * Makes a minimal Spark distribution in {@code dir}: Spark 3.5.9's jars resolved by Maven from
-     * {@code distPom} (Spark's own dependency versions), a RELEASE file, and bin/spark-submit.
+     * Makes a minimal Spark distribution in {@code dir}: the jars of Spark {@code sparkVersion} for
+     * Scala {@code scalaBinaryVersion} resolved by Maven from {@code distPom} (Spark's own
+     * dependency versions), a RELEASE file, and bin/spark-submit.
      */
-    static Path distribution(Path distPom, Path dir, String sparkVersion) throws IOException, InterruptedException {
+    static Path distribution(Path distPom, Path dir, String sparkVersion, String scalaBinaryVersion)
+            throws IOException, InterruptedException {
         if (Files.isRegularFile(dir.resolve("RELEASE")) && Files.isDirectory(dir.resolve("jars"))) {
             return dir;
         }
         List<String> mvn = new ArrayList<>(List.of(Path.of(System.getProperty("maven.home", "/usr/share/maven"), "bin", "mvn")
                 .toString(), "-q", "-B", "-ntp", "-f", distPom.toString(), "package", "-Ddist.dir=" + dir,
-                "-Dspark.version=" + sparkVersion));
+                "-Dspark.version=" + sparkVersion, "-Dscala.binary.version=" + scalaBinaryVersion));
         String repo = System.getProperty("splitlora.mavenRepo");
         if (repo != null && !repo.isBlank()) {
             mvn.add("-Dmaven.repo.local=" + repo); // the outer build's repository
@@ -218,7 +235,7 @@ final class LocalSparkCluster implements AutoCloseable {
         if (!bin.resolve("spark-submit").toFile().setExecutable(true)) {
             throw new IOException("cannot make " + bin.resolve("spark-submit") + " executable");
         }
-        Files.writeString(dir.resolve("RELEASE"), "Spark " + sparkVersion + " (jars from Maven Central, for the cluster test)\n");
+        Files.writeString(dir.resolve("RELEASE"), "Spark " + sparkVersion + " (Scala " + scalaBinaryVersion + ", jars from Maven Central, for the cluster test)\n");
         return dir;
     }
 

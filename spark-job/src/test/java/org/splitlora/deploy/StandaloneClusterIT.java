@@ -1,6 +1,8 @@
 package org.splitlora.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -17,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -27,9 +30,10 @@ import org.splitlora.datasets.synthetic.SyntheticE2E;
 
 /**
  * The job jar on a real Spark standalone cluster on 127.0.0.1 (a master and two 4-core workers,
- * separate JVMs from Spark 3.5.9's jars), submitted through submit-scripts/submit-standalone.sh:
- * prepare and 2 rounds of SFL with 4 clients on the built-in model; the same run through
- * run-local.sh in local mode gives the same losses; a worker killed in a round does not stop the run.
+ * separate JVMs from the jars of this build's Spark: 3.5.9, or 4.2.0 with -Pspark4), submitted
+ * through submit-scripts/submit-standalone.sh: prepare and 2 rounds of SFL with 4 clients on the
+ * built-in model; the same run through run-local.sh in local mode gives the same losses, and so
+ * does the other Spark line's build on its own Spark; a worker killed in a round does not stop the run.
  */
 @Tag("cluster")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -37,7 +41,14 @@ class StandaloneClusterIT {
 
     private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
     private static final Duration RUN_TIMEOUT = Duration.ofMinutes(6);
+    private static final Path DIST_POM = Path.of(System.getProperty("splitlora.sparkDistPom", "src/it/spark-dist/pom.xml"))
+            .toAbsolutePath();
+    private static final String SPARK_VERSION = System.getProperty("splitlora.sparkVersion",
+            org.apache.spark.package$.MODULE$.SPARK_VERSION());
+    private static final String SCALA_BINARY_VERSION = System.getProperty("splitlora.scalaBinaryVersion",
+            scala.util.Properties$.MODULE$.versionNumberString().replaceAll("^(\\d+\\.\\d+).*", "$1"));
 
+    private static Path itDir;
     private static Path work;
     private static Path sparkHome;
     private static LocalSparkCluster cluster;
@@ -48,14 +59,12 @@ class StandaloneClusterIT {
 
     @BeforeAll
     static void startCluster() throws Exception {
-        Path itDir = Path.of(System.getProperty("splitlora.itDir", "target/cluster-it"));
-        sparkHome = LocalSparkCluster.distribution(Path.of(System.getProperty("splitlora.sparkDistPom",
-                "src/it/spark-dist/pom.xml")).toAbsolutePath(), itDir.resolve("spark-dist").toAbsolutePath(),
-                System.getProperty("splitlora.sparkVersion", org.apache.spark.package$.MODULE$.SPARK_VERSION()));
-        work = itDir.resolve("work").toAbsolutePath();
+        itDir = Path.of(System.getProperty("splitlora.itDir", "target/cluster-it")).toAbsolutePath();
+        sparkHome = LocalSparkCluster.distribution(DIST_POM, itDir.resolve("spark-dist"), SPARK_VERSION, SCALA_BINARY_VERSION);
+        work = itDir.resolve("work");
         deleteTree(work);
         Files.createDirectories(work);
-        cluster = LocalSparkCluster.start(sparkHome, work.resolve("cluster-logs"), 2, 4);
+        cluster = LocalSparkCluster.start(sparkHome, SCALA_BINARY_VERSION, work.resolve("cluster-logs"), 2, 4);
 
         Path csv = work.resolve("synthetic-e2e.csv");
         try (Writer w = Files.newBufferedWriter(csv, StandardCharsets.UTF_8)) {
@@ -130,9 +139,59 @@ class StandaloneClusterIT {
         }
     }
 
-    /** The driver and the executors (separate JVMs) read the shards from and write the run directory to a real HDFS. */
+    /**
+     * The job jar of the other Spark line (the Spark 3.5 / Scala 2.12 build next to a Spark 4 /
+     * Scala 2.13 one, or the other way round) on its own Spark, same run in local mode: the same
+     * losses. Needs that build's job jar (mvn verify in the other profile first); without it the
+     * test is skipped, unless -Dsplitlora.requireOtherBuild=true (.ci/run) makes that a failure.
+     */
     @Test
     @Order(2)
+    void theOtherSparkLineGivesTheSameLosses() throws Exception {
+        Path otherJar = Path.of(System.getProperty("splitlora.otherBuild.jobJar", ""));
+        String otherSpark = System.getProperty("splitlora.otherBuild.sparkVersion");
+        String otherScala = System.getProperty("splitlora.otherBuild.scalaBinaryVersion");
+        if (!Files.isRegularFile(otherJar)) {
+            String why = "no job jar of the Spark " + otherSpark + " build at " + otherJar;
+            assertFalse(Boolean.getBoolean("splitlora.requireOtherBuild"), why);
+            Assumptions.abort(why);
+        }
+        assertNotNull(localRounds, "test 1's local-mode run");
+        Path otherHome = LocalSparkCluster.distribution(DIST_POM, itDir.resolve("spark-dist-" + otherSpark), otherSpark,
+                otherScala);
+        List<String> cmd = List.of(ROOT.resolve("submit-scripts/run-local.sh").toString(), "--master", "local[4,4]",
+                "--torch-threads", "1", "--conf", "spark.driver.memory=1g", "train", "--conf", conf.toString(), "--set",
+                "out=" + work.resolve("run-local-spark" + otherSpark));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(work.resolve("train-local-spark" + otherSpark + ".log").toFile());
+        pb.environment().putAll(LocalSparkCluster.environment(otherHome, otherScala));
+        pb.environment().put("SPLITLORA_DRIVER_THREADS", "1");
+        pb.environment().put("SPLITLORA_JOB_JAR", otherJar.toString());
+        Result other = await("train-local-spark" + otherSpark, pb.start());
+        assertEquals(0, other.exit(), "train on Spark " + otherSpark + " failed:\n" + other.log());
+        assertEquals(otherSpark, sparkVersionOf(work.resolve("run-local-spark" + otherSpark)), "the other build's run");
+        assertEquals(SPARK_VERSION, sparkVersionOf(work.resolve("run-local")), "this build's run");
+        List<JsonObject> theirs = rounds(work.resolve("run-local-spark" + otherSpark));
+        assertEquals(localRounds.size(), theirs.size());
+        for (int i = 0; i < theirs.size(); i++) {
+            for (String key : List.of("train_loss", "val_loss")) {
+                assertEquals(localRounds.get(i).get(key).getAsDouble(), theirs.get(i).get(key).getAsDouble(), 1e-6,
+                        "round " + (i + 1) + " " + key + ": Spark " + SPARK_VERSION + " vs Spark " + otherSpark);
+            }
+            for (int c = 0; c < 4; c++) {
+                JsonObject ours = localRounds.get(i).getAsJsonArray("per_client").get(c).getAsJsonObject();
+                JsonObject their = theirs.get(i).getAsJsonArray("per_client").get(c).getAsJsonObject();
+                assertEquals(ours.get("client").getAsInt(), their.get("client").getAsInt());
+                assertEquals(ours.get("train_loss").getAsDouble(), their.get("train_loss").getAsDouble(), 1e-6,
+                        "round " + (i + 1) + " client " + ours.get("client") + ": Spark " + SPARK_VERSION + " vs Spark "
+                        + otherSpark);
+            }
+        }
+    }
+
+    /** The driver and the executors (separate JVMs) read the shards from and write the run directory to a real HDFS. */
+    @Test
+    @Order(3)
     void aClusterRunReadsAndWritesHdfs() throws Exception {
         try (org.splitlora.testutil.Hdfs hdfs = org.splitlora.testutil.Hdfs.start(work.resolve("hdfs"))) {
             hdfs.fileSystem().copyFromLocalFile(new org.apache.hadoop.fs.Path(data.toString()), new org.apache.hadoop.fs.Path("/data"));
@@ -160,7 +219,7 @@ class StandaloneClusterIT {
 
     /** Runs after the other tests: it leaves the cluster with one worker, whose 4 slots take the re-run round. */
     @Test
-    @Order(3)
+    @Order(4)
     void aWorkerKilledInARoundDoesNotStopTheRun() throws Exception {
         Path run = work.resolve("run-killed");
         // slowed clients make a round last long enough to be caught in the middle
@@ -248,6 +307,12 @@ class StandaloneClusterIT {
     private static List<JsonObject> rounds(Path run) throws IOException {
         return Files.readAllLines(run.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank())
                 .map(l -> JsonParser.parseString(l).getAsJsonObject()).toList();
+    }
+
+    /** The Spark version a run directory's run.json says the run had. */
+    private static String sparkVersionOf(Path run) throws IOException {
+        return JsonParser.parseString(Files.readString(run.resolve("run.json"))).getAsJsonObject().getAsJsonObject("versions")
+                .get("spark").getAsString();
     }
 
     private static long lines(Path f) throws IOException {

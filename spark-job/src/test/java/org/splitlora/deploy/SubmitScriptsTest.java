@@ -168,11 +168,36 @@ class SubmitScriptsTest {
         assertTrue(r.err.contains(message), "expected '" + message + "' in: " + r.err);
     }
 
-    /** Java 17 opens exactly as this test JVM got them from the build (the pom's list), and DJL offline. */
+    /**
+     * The scripts' two lists of JVM options are the pom's (spark3.java.options, spark4.java.options);
+     * the launcher takes the list of the Spark its build holds.
+     */
+    @Test
+    void theJavaOptionListsAreThePomsAndTheLauncherPicksItsSparksList() throws Exception {
+        assertEquals(LocalSparkCluster.options("splitlora.spark3JavaOptions"), scriptWords("$spark3_java_options"));
+        assertEquals(LocalSparkCluster.options("splitlora.spark4JavaOptions"), scriptWords("$spark4_java_options"));
+        Path jars3 = Files.createDirectories(tmp.resolve("jars-3"));
+        Files.createFile(jars3.resolve("spark-core_2.12-3.5.9.jar"));
+        Path jars4 = Files.createDirectories(tmp.resolve("jars-4"));
+        Files.createFile(jars4.resolve("spark-core_2.13-4.2.0.jar"));
+        assertEquals(scriptWords("$spark3_java_options"), scriptWords("$(java_options_for_spark_jars " + jars3 + ")"));
+        assertEquals(scriptWords("$spark4_java_options"), scriptWords("$(java_options_for_spark_jars " + jars4 + ")"));
+    }
+
+    /** The words bash makes of {@code expression} after sourcing lib/java-options.sh. */
+    private static List<String> scriptWords(String expression) throws Exception {
+        Process p = new ProcessBuilder("bash", "-c", "source \"$1\"; printf '%s\\n' " + expression, "bash",
+                ROOT.resolve("submit-scripts/lib/java-options.sh").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        return out.lines().filter(l -> !l.isBlank()).toList();
+    }
+
+    /** The Spark 3.5 options (all of them: the spark-submit of Spark 4 adds its own), and DJL offline. */
     private static void assertJavaOptions(String javaOptions) {
         List<String> opts = Arrays.asList(javaOptions.split(" "));
-        List<String> expected = LocalSparkCluster.JAVA17_OPENS;
-        assertEquals(15, expected.size(), "the build's Java 17 options: " + expected);
+        List<String> expected = LocalSparkCluster.options("splitlora.spark3JavaOptions");
+        assertEquals(15, expected.size(), "the Spark 3.5 options: " + expected);
         assertTrue(opts.containsAll(expected), "missing Java 17 options in " + javaOptions);
         assertTrue(opts.contains("-Dai.djl.offline=true"), javaOptions);
         assertTrue(opts.stream().anyMatch(o -> o.startsWith("-XX:MaxDirectMemorySize=")), javaOptions);
