@@ -17,9 +17,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Tiny random models of every Llama-style family, each exercising one feature (RoPE scaling types,
- * biases, qk-norm, sliding windows over sequences longer than the window, tied and untied heads),
+ * biases, qk-norm, sliding windows over sequences longer than the window, fused projections,
+ * partial rotary, tied and untied heads),
  * against a plain-Java double-precision forward written in this test from HF's modelling code
- * (modeling_llama / mistral / qwen2 / qwen3, modeling_rope_utils, masking_utils). Each case also
+ * (modeling_llama / mistral / qwen2 / qwen3 / phi3, modeling_rope_utils, masking_utils). Each case also
  * checks that its feature moves the reference logits by far more than the tolerance, so the
  * comparison could fail if the feature were ignored.
  */
@@ -87,6 +88,22 @@ class DecoderFamiliesReferenceTest {
                         }), 12, (UnaryOperator<JsonObject>) c -> with(c, x -> x.addProperty("use_sliding_window", false)), false),
                 Arguments.of("qwen2, q/k/v bias only",
                         base("qwen2", false), 9, (UnaryOperator<JsonObject>) c -> with(c, x -> x.addProperty("model_type", "llama")), false),
+                Arguments.of("phi3, fused qkv_proj and gate_up_proj, partial rotary 0.5, untied",
+                        with(base("phi3", false), c -> c.addProperty("partial_rotary_factor", 0.5)), 11,
+                        (UnaryOperator<JsonObject>) c -> with(c, x -> x.remove("partial_rotary_factor")), false),
+                Arguments.of("phi3, long RoPE beyond original_max_position_embeddings (long factors), sliding window 5, tied",
+                        with(base("phi3", true), c -> {
+                            c.addProperty("original_max_position_embeddings", 8);
+                            c.addProperty("sliding_window", 5);
+                            c.add("rope_scaling", longRope(4, 0.5));
+                        }), 13, noRopeScaling(), false),
+                Arguments.of("phi3, long RoPE within original_max_position_embeddings (short factors, scaled cos/sin), partial rotary 0.75",
+                        with(base("phi3", false), c -> {
+                            c.addProperty("original_max_position_embeddings", 16);
+                            c.addProperty("head_dim", 16);
+                            c.addProperty("partial_rotary_factor", 0.75);
+                            c.add("rope_scaling", longRope(6, 0.25));
+                        }), 12, noRopeScaling(), false),
                 Arguments.of("qwen3, q/k norm, head_dim 12 != hidden/heads, untied",
                         with(base("qwen3", false), c -> c.addProperty("head_dim", 12)), 10, null, true),
                 Arguments.of("qwen3, attention bias, sliding window by layer_types, tied",
@@ -143,6 +160,21 @@ class DecoderFamiliesReferenceTest {
         JsonObject r = new JsonObject();
         r.addProperty("rope_type", type);
         r.addProperty(key, value);
+        return r;
+    }
+
+    /** Phi-3's long RoPE object with {@code pairs} short and long factors spread around 1 ± spread. */
+    static JsonObject longRope(int pairs, double spread) {
+        JsonObject r = new JsonObject();
+        r.addProperty("type", "longrope");
+        JsonArray shortFactor = new JsonArray();
+        JsonArray longFactor = new JsonArray();
+        for (int i = 0; i < pairs; i++) {
+            shortFactor.add(1 + spread * i / pairs);
+            longFactor.add(1 + 8 * spread * (i + 1) / pairs);
+        }
+        r.add("short_factor", shortFactor);
+        r.add("long_factor", longFactor);
         return r;
     }
 
@@ -209,20 +241,40 @@ class DecoderFamiliesReferenceTest {
             for (int l = 0; l < layers; l++) {
                 String p = "model.layers." + l + ".";
                 double[][] x = rmsNorm(h, w.get(p + "input_layernorm.weight"));
-                double[][] q = linear(x, p + "self_attn.q_proj", heads * hd, d, qkvBias());
-                double[][] k = linear(x, p + "self_attn.k_proj", kv * hd, d, qkvBias());
-                double[][] v = linear(x, p + "self_attn.v_proj", kv * hd, d, qkvBias());
+                double[][] q;
+                double[][] k;
+                double[][] v;
+                if (type.equals("phi3")) {
+                    // Phi3Attention: qkv[..., :q], qkv[..., q : q + kv], qkv[..., q + kv :]
+                    double[][] qkv = linear(x, p + "self_attn.qkv_proj", (heads + 2 * kv) * hd, d, false);
+                    q = columns(qkv, 0, heads * hd);
+                    k = columns(qkv, heads * hd, kv * hd);
+                    v = columns(qkv, (heads + kv) * hd, kv * hd);
+                } else {
+                    q = linear(x, p + "self_attn.q_proj", heads * hd, d, qkvBias());
+                    k = linear(x, p + "self_attn.k_proj", kv * hd, d, qkvBias());
+                    v = linear(x, p + "self_attn.v_proj", kv * hd, d, qkvBias());
+                }
                 if (qkNorm) {
                     q = perHeadRmsNorm(q, w.get(p + "self_attn.q_norm.weight"));
                     k = perHeadRmsNorm(k, w.get(p + "self_attn.k_norm.weight"));
                 }
-                rotate(q, invFreq);
-                rotate(k, invFreq);
+                rotate(q, invFreq, attentionScaling());
+                rotate(k, invFreq, attentionScaling());
                 double[][] att = attention(q, k, v, window(l, layers));
                 add(h, linear(att, p + "self_attn.o_proj", d, heads * hd, outBias()));
                 double[][] x2 = rmsNorm(h, w.get(p + "post_attention_layernorm.weight"));
-                double[][] gate = linear(x2, p + "mlp.gate_proj", ff, d, mlpBias());
-                double[][] up = linear(x2, p + "mlp.up_proj", ff, d, mlpBias());
+                double[][] gate;
+                double[][] up;
+                if (type.equals("phi3")) {
+                    // Phi3MLP: gate, up = gate_up_proj(x).chunk(2, dim=-1)
+                    double[][] gateUp = linear(x2, p + "mlp.gate_up_proj", 2 * ff, d, false);
+                    gate = columns(gateUp, 0, ff);
+                    up = columns(gateUp, ff, ff);
+                } else {
+                    gate = linear(x2, p + "mlp.gate_proj", ff, d, mlpBias());
+                    up = linear(x2, p + "mlp.up_proj", ff, d, mlpBias());
+                }
                 for (int t = 0; t < n; t++) {
                     for (int i = 0; i < ff; i++) {
                         double g = gate[t][i];
@@ -246,6 +298,14 @@ class DecoderFamiliesReferenceTest {
             return out;
         }
 
+        private static double[][] columns(double[][] x, int from, int count) {
+            double[][] out = new double[x.length][];
+            for (int t = 0; t < x.length; t++) {
+                out[t] = java.util.Arrays.copyOfRange(x[t], from, from + count);
+            }
+            return out;
+        }
+
         private boolean qkvBias() {
             return type.equals("qwen2") || TinyHfModels.bool(c, "attention_bias");
         }
@@ -263,6 +323,9 @@ class DecoderFamiliesReferenceTest {
          * only with use_sliding_window, on "sliding_attention" layer_types or layers >= max_window_layers.
          */
         private int window(int layer, int layers) {
+            if (type.equals("phi3")) {
+                return c.has("sliding_window") && !c.get("sliding_window").isJsonNull() ? c.get("sliding_window").getAsInt() : 0;
+            }
             if (type.equals("mistral")) {
                 if (!c.has("sliding_window")) {
                     return 4096;
@@ -279,22 +342,67 @@ class DecoderFamiliesReferenceTest {
             return 0;
         }
 
-        /** modeling_rope_utils: default, linear, dynamic (seq_len = max(position_ids) + 1 = n), llama3. */
-        private double[] inverseFrequencies(int n) {
-            JsonObject r = c.has("rope_parameters") && c.get("rope_parameters").isJsonObject() ? c.getAsJsonObject("rope_parameters")
+        private JsonObject ropeObject() {
+            return c.has("rope_parameters") && c.get("rope_parameters").isJsonObject() ? c.getAsJsonObject("rope_parameters")
                     : c.has("rope_scaling") && c.get("rope_scaling").isJsonObject() ? c.getAsJsonObject("rope_scaling") : null;
+        }
+
+        /** rope_type (or the legacy type key); Phi3Config renames su and yarn to longrope. */
+        private static String ropeKind(JsonObject r) {
+            String kind = r == null ? "default" : r.has("rope_type") ? r.get("rope_type").getAsString() : r.get("type").getAsString();
+            return kind.equals("su") || kind.equals("yarn") ? "longrope" : kind;
+        }
+
+        /** The rotated width: int(head_dim · partial_rotary_factor) (Phi-3; 1 elsewhere). */
+        private int rotaryDim() {
+            JsonObject r = ropeObject();
+            double partial = r != null && r.has("partial_rotary_factor") ? r.get("partial_rotary_factor").getAsDouble()
+                    : c.has("partial_rotary_factor") ? c.get("partial_rotary_factor").getAsDouble() : 1.0;
+            return (int) (hd * partial);
+        }
+
+        /** Phi-3's original_max_position_embeddings (Phi3Config default 4096). */
+        private int originalMaxPositions() {
+            return c.has("original_max_position_embeddings") ? c.get("original_max_position_embeddings").getAsInt() : 4096;
+        }
+
+        /** _compute_longrope_parameters' attention_factor (1 for the other types). */
+        private double attentionScaling() {
+            JsonObject r = ropeObject();
+            if (!ropeKind(r).equals("longrope")) {
+                return 1;
+            }
+            if (r.has("attention_factor")) {
+                return r.get("attention_factor").getAsDouble();
+            }
+            double factor = c.get("max_position_embeddings").getAsDouble() / originalMaxPositions();
+            return factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(originalMaxPositions()));
+        }
+
+        /**
+         * modeling_rope_utils: default, linear, dynamic (seq_len = max(position_ids) + 1 = n), llama3,
+         * longrope (long_factor when n > original_max_position_embeddings, else short_factor).
+         */
+        private double[] inverseFrequencies(int n) {
+            JsonObject r = ropeObject();
             double base = r != null && r.has("rope_theta") ? r.get("rope_theta").getAsDouble() : c.get("rope_theta").getAsDouble();
-            String kind = r == null ? "default" : r.get("rope_type").getAsString();
+            String kind = ropeKind(r);
             int maxPos = c.get("max_position_embeddings").getAsInt();
+            int dim = rotaryDim();
             if (kind.equals("dynamic") && n > maxPos) {
                 double factor = r.get("factor").getAsDouble();
-                base = base * Math.pow(factor * n / maxPos - (factor - 1), (double) hd / (hd - 2));
+                base = base * Math.pow(factor * n / maxPos - (factor - 1), (double) dim / (dim - 2));
             }
-            double[] inv = new double[hd / 2];
+            double[] inv = new double[dim / 2];
             for (int i = 0; i < inv.length; i++) {
-                inv[i] = 1.0 / Math.pow(base, 2.0 * i / hd);
+                inv[i] = 1.0 / Math.pow(base, 2.0 * i / dim);
             }
-            if (kind.equals("linear")) {
+            if (kind.equals("longrope")) {
+                JsonArray ext = r.getAsJsonArray(n > originalMaxPositions() ? "long_factor" : "short_factor");
+                for (int i = 0; i < inv.length; i++) {
+                    inv[i] /= ext.get(i).getAsDouble();
+                }
+            } else if (kind.equals("linear")) {
                 for (int i = 0; i < inv.length; i++) {
                     inv[i] /= r.get("factor").getAsDouble();
                 }
@@ -314,20 +422,24 @@ class DecoderFamiliesReferenceTest {
             return inv;
         }
 
-        /** x·cos + rotate_half(x)·sin per head, emb = cat(freqs, freqs). */
-        private void rotate(double[][] x, double[] invFreq) {
-            int half = hd / 2;
+        /**
+         * x·cos + rotate_half(x)·sin on the first rotaryDim dimensions of each head (the rest pass
+         * through), emb = cat(freqs, freqs), cos and sin scaled by {@code scale}.
+         */
+        private void rotate(double[][] x, double[] invFreq, double scale) {
+            int rd = invFreq.length * 2;
+            int half = invFreq.length;
             int nHeads = x[0].length / hd;
             for (int t = 0; t < x.length; t++) {
                 for (int hh = 0; hh < nHeads; hh++) {
                     int o = hh * hd;
-                    double[] y = new double[hd];
-                    for (int i = 0; i < hd; i++) {
+                    double[] y = new double[rd];
+                    for (int i = 0; i < rd; i++) {
                         double angle = t * invFreq[i % half];
                         double rotated = i < half ? -x[t][o + i + half] : x[t][o + i - half];
-                        y[i] = x[t][o + i] * Math.cos(angle) + rotated * Math.sin(angle);
+                        y[i] = (x[t][o + i] * Math.cos(angle) + rotated * Math.sin(angle)) * scale;
                     }
-                    System.arraycopy(y, 0, x[t], o, hd);
+                    System.arraycopy(y, 0, x[t], o, rd);
                 }
             }
         }

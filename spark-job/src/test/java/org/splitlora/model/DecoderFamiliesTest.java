@@ -24,7 +24,8 @@ import org.splitlora.model.lora.LoraTarget;
 
 /**
  * The new families in the roles the trainer and generator use them: KV-cache decoding past the
- * sliding window equals recomputing every step, and client + server segments equal the whole
+ * sliding window (and, for Phi-3, past long RoPE's switch, where HF recomputes the cache) equals
+ * recomputing every step, and client + server segments equal the whole
  * model at every cut (loss and every LoRA gradient).
  */
 class DecoderFamiliesTest {
@@ -32,10 +33,19 @@ class DecoderFamiliesTest {
     @TempDir
     Path tmp;
 
-    /** Three layers, window 4 on every (mistral) or the first two (qwen3, by layer_types), q/k norm for qwen3. */
+    /**
+     * Three layers, window 4 on every (mistral, phi3) or the first two (qwen3, by layer_types), q/k
+     * norm for qwen3; phi3 with fused projections, half-rotary heads and long RoPE switching to its
+     * long factors beyond 8 positions (so decoding crosses the switch).
+     */
     static JsonObject config(String type) {
         JsonObject c = TinyHfModels.config(type, 61, 32, 3, 4, 2, 48, 64, type.equals("qwen3"));
         c.addProperty("sliding_window", 4);
+        if (type.equals("phi3")) {
+            c.addProperty("original_max_position_embeddings", 8);
+            c.addProperty("partial_rotary_factor", 0.5);
+            c.add("rope_scaling", DecoderFamiliesReferenceTest.longRope(2, 0.5));
+        }
         if (type.equals("qwen3")) {
             c.addProperty("head_dim", 12);
             c.addProperty("use_sliding_window", true);
@@ -53,7 +63,7 @@ class DecoderFamiliesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mistral", "qwen3"})
+    @ValueSource(strings = {"mistral", "qwen3", "phi3"})
     void kvCacheDecodingPastTheWindowEqualsRecomputation(String type) throws Exception {
         ModelSource source = tiny(type);
         int[] prompt = {1, 7, 30, 12, 44, 3};
@@ -71,7 +81,7 @@ class DecoderFamiliesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mistral", "qwen3"})
+    @ValueSource(strings = {"mistral", "qwen3", "phi3"})
     void clientPlusServerEqualsWholeModelAtEveryCut(String type) throws Exception {
         ModelSource source = tiny(type);
         LoraSpec spec = LoraSpec.of(EnumSet.allOf(LoraTarget.class), 2, 4, 0.1);

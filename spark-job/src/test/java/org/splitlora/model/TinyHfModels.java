@@ -12,7 +12,7 @@ import org.splitlora.model.weights.SafetensorsWriter;
 import org.splitlora.model.weights.TensorDType;
 
 /**
- * Random tiny models of the Llama-style families (llama, mistral, qwen2, qwen3) written as HF
+ * Random tiny models of the Llama-style families (llama, mistral, qwen2, qwen3, phi3) written as HF
  * would save them: config.json and model.safetensors with HF's tensor names and shapes, which are
  * spelled out here from the HF modelling code (not taken from our architectures).
  */
@@ -61,6 +61,14 @@ public final class TinyHfModels {
             String p = "model.layers." + l + ".";
             put(t, p + "input_layernorm.weight", rng, 0.2, 1, d);
             put(t, p + "post_attention_layernorm.weight", rng, 0.2, 1, d);
+            if (type.equals("phi3")) {
+                // Phi3Attention.qkv_proj: [q | k | v] rows; Phi3MLP.gate_up_proj: [gate | up]
+                linear(t, p + "self_attn.qkv_proj", rng, heads * hd + 2 * kv * hd, d, false);
+                linear(t, p + "self_attn.o_proj", rng, d, heads * hd, false);
+                linear(t, p + "mlp.gate_up_proj", rng, 2 * ff, d, false);
+                linear(t, p + "mlp.down_proj", rng, d, ff, false);
+                continue;
+            }
             linear(t, p + "self_attn.q_proj", rng, heads * hd, d, attnBias);
             linear(t, p + "self_attn.k_proj", rng, kv * hd, d, attnBias);
             linear(t, p + "self_attn.v_proj", rng, kv * hd, d, attnBias);

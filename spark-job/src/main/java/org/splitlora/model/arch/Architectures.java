@@ -12,7 +12,7 @@ public final class Architectures {
 
     static {
         for (Architecture a : List.of(new Gpt2Architecture(), new LlamaArchitecture(), new MistralArchitecture(),
-                new Qwen2Architecture(), new Qwen3Architecture())) {
+                new Qwen2Architecture(), new Qwen3Architecture(), new Phi3Architecture())) {
             BY_MODEL_TYPE.put(a.modelType(), a);
         }
     }

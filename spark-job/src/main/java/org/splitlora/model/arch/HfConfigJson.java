@@ -21,12 +21,13 @@ public final class HfConfigJson {
 
     /**
      * Keys of HF's PretrainedConfig that no decoder forward reads here: names and versions, the
+     * remote-code class map ({@code auto_map}: the families here run natively, never a model's code), the
      * storage dtype (weights are read in whatever dtype the file holds), the cache flag, init
      * settings, label maps, output flags, and the generation defaults old configs carry (our
      * {@code generate} takes its settings from its own options and generation_config.json).
      */
     private static final Set<String> METADATA = Set.of(
-            "architectures", "model_type", "torch_dtype", "dtype", "transformers_version", "_name_or_path",
+            "architectures", "auto_map", "model_type", "torch_dtype", "dtype", "transformers_version", "_name_or_path",
             "use_cache", "initializer_range", "pad_token_id", "sep_token_id", "decoder_start_token_id",
             "tokenizer_class", "id2label", "label2id", "problem_type", "finetuning_task", "task_specific_params",
             "prefix", "output_attentions", "output_hidden_states", "return_dict", "torchscript", "use_bfloat16",
@@ -138,6 +139,22 @@ public final class HfConfigJson {
                 throw new IllegalArgumentException("key '" + path + key + "' must be a list of strings, got " + e);
             }
             out.add(x.getAsString());
+        }
+        return out;
+    }
+
+    /** A list of numbers, or null when the key is absent or null. */
+    public List<Double> numbers(String key) {
+        JsonElement e = take(key);
+        if (e == null) {
+            return null;
+        }
+        if (!e.isJsonArray()) {
+            throw new IllegalArgumentException("key '" + path + key + "' must be a list of numbers, got " + e);
+        }
+        List<Double> out = new ArrayList<>();
+        for (JsonElement x : e.getAsJsonArray()) {
+            out.add(asNumber(key, x));
         }
         return out;
     }

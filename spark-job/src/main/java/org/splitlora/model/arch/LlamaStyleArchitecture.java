@@ -63,10 +63,25 @@ abstract class LlamaStyleArchitecture implements Architecture {
         int layers = j.integer("num_hidden_layers");
         readFamilyKeys(j);
         return new ModelConfig(this, j.integer("vocab_size"), d, layers, heads, kv, headDim,
-                j.integer("intermediate_size"), maxPositions, j.number("rms_norm_eps", 1e-6), rope(j, maxPositions),
+                j.integer("intermediate_size"), maxPositions, j.number("rms_norm_eps", defaultNormEps()), rope(j, maxPositions, headDim),
                 ModelConfig.Activation.fromHf(j.string("hidden_act", "silu")), biasedProjections(j),
                 slidingWindows(j, layers), j.bool("tie_word_embeddings", false),
-                j.tokenId("bos_token_id", 1), j.tokenId("eos_token_id", 2));
+                j.tokenId("bos_token_id", 1), j.tokenId("eos_token_id", defaultEosTokenId()));
+    }
+
+    /** rms_norm_eps when config.json has none (the family's HF default). */
+    double defaultNormEps() {
+        return 1e-6;
+    }
+
+    /** eos_token_id when config.json has none (the family's HF default). */
+    int defaultEosTokenId() {
+        return 2;
+    }
+
+    /** The family's RoPE from config.json (heads of width headDim): Llama's variants unless the family reads its own. */
+    ModelConfig.Rope rope(HfConfigJson j, int maxPositions, int headDim) {
+        return llamaRope(j, maxPositions);
     }
 
     /**
@@ -74,7 +89,7 @@ abstract class LlamaStyleArchitecture implements Architecture {
      * {@code rope_parameters} (transformers 5, theta inside): types default, linear, dynamic,
      * llama3; any other type or key is refused.
      */
-    static ModelConfig.Rope rope(HfConfigJson j, int maxPositions) {
+    static ModelConfig.Rope llamaRope(HfConfigJson j, int maxPositions) {
         HfConfigJson parameters = j.object("rope_parameters");
         HfConfigJson legacy = j.object("rope_scaling");
         if (parameters != null && legacy != null) {

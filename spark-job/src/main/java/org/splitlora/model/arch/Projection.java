@@ -4,7 +4,7 @@ package org.splitlora.model.arch;
  * Where one projection of a block (a {@link org.splitlora.model.lora.LoraTarget}) keeps its frozen
  * weight in an HF checkpoint: the module's weight, or rows {@code [offset, offset + out)} of a fused
  * module that stacks several projections (GPT-2's {@code c_attn} = [q | k | v]; Phi-3's
- * {@code qkv_proj} and {@code gate_up_proj} would be the same with the LINEAR layout).
+ * {@code qkv_proj} and {@code gate_up_proj} are the same in the LINEAR layout).
  *
  * @param module HF module path in the causal-LM model, as PEFT names it ({@code model.layers.3.self_attn.q_proj})
  * @param targetName the entry of PEFT's {@code target_modules} that selects this module in every layer

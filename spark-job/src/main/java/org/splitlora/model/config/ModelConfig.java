@@ -42,8 +42,10 @@ public record ModelConfig(
         require(numHeads > 0 && numKvHeads > 0, "head counts must be > 0");
         require(numHeads % numKvHeads == 0,
                 "num_attention_heads (" + numHeads + ") must be a multiple of num_key_value_heads (" + numKvHeads + ")");
-        require(headDim > 0 && (rope == null || headDim % 2 == 0),
-                "head_dim must be positive (and even for RoPE), got " + headDim);
+        require(headDim > 0, "head_dim must be positive, got " + headDim);
+        require(rope == null || rope.rotaryDim(headDim) > 0 && rope.rotaryDim(headDim) % 2 == 0,
+                "the rotary width (head_dim " + headDim + (rope != null && rope.partialRotaryFactor() != 1
+                        ? " × partial_rotary_factor " + rope.partialRotaryFactor() : "") + ") must be even and > 0");
         require(intermediateSize > 0, "intermediate size must be > 0, got " + intermediateSize);
         require(maxPositions > 0, "max positions must be > 0, got " + maxPositions);
         require(slidingWindows.size() == numLayers, "sliding windows for " + slidingWindows.size() + " of " + numLayers + " layers");
@@ -66,10 +68,26 @@ public record ModelConfig(
         }
     }
 
-    /** Rotary position embedding: base {@code rope_theta} and the variant's scaling. */
-    public record Rope(double theta, RopeScaling scaling) {
+    /**
+     * Rotary position embedding: base {@code rope_theta}, the variant's scaling, and the share of
+     * each head's dimensions it rotates ({@code partial_rotary_factor}: the first
+     * {@code int(head_dim · factor)} dimensions; the rest pass through).
+     */
+    public record Rope(double theta, RopeScaling scaling, double partialRotaryFactor) {
         public Rope {
             require(theta > 0, "rope_theta must be > 0, got " + theta);
+            require(partialRotaryFactor > 0 && partialRotaryFactor <= 1,
+                    "partial_rotary_factor must be in (0, 1], got " + partialRotaryFactor);
+        }
+
+        /** Every dimension rotated. */
+        public Rope(double theta, RopeScaling scaling) {
+            this(theta, scaling, 1.0);
+        }
+
+        /** How many leading dimensions of a head of width {@code headDim} are rotated (HF: int(head_dim · factor)). */
+        public int rotaryDim(int headDim) {
+            return (int) (headDim * partialRotaryFactor);
         }
     }
 

@@ -1,5 +1,7 @@
 package org.splitlora.model.config;
 
+import java.util.List;
+
 /**
  * A RoPE variant (HF's {@code rope_type}): the inverse frequencies of the rotary pairs, which some
  * variants derive from the length of the pass.
@@ -12,9 +14,31 @@ public interface RopeScaling {
      */
     double[] inverseFrequencies(double theta, int dim, int maxPositions, int seqLen);
 
-    /** Whether {@link #inverseFrequencies} depends on seqLen (then only beyond maxPositions). */
+    /** Whether {@link #inverseFrequencies} depends on seqLen (then only beyond {@link #lengthThreshold}). */
     default boolean dependsOnLength() {
         return false;
+    }
+
+    /**
+     * The longest pass whose frequencies are those of seqLen = this length (the model's own
+     * tables); a longer pass gets frequencies of its own when {@link #dependsOnLength}.
+     */
+    default int lengthThreshold(int maxPositions) {
+        return maxPositions;
+    }
+
+    /**
+     * Whether keys cached by passes up to {@link #lengthThreshold} are recomputed once decoding
+     * goes beyond it (HF's Phi-3 generation does so for long RoPE, so every key has one set of
+     * frequencies); otherwise cached keys keep the frequencies they were rotated with.
+     */
+    default boolean recomputesCacheBeyondThreshold() {
+        return false;
+    }
+
+    /** The factor HF multiplies cos and sin by ({@code attention_scaling}); 1 for most variants. */
+    default double attentionScaling() {
+        return 1.0;
     }
 
     /** HF's default RoPE: {@code 1 / theta^(2i/dim)}. */
@@ -103,6 +127,57 @@ public interface RopeScaling {
                 }
             }
             return f;
+        }
+    }
+
+    /**
+     * rope_type {@code longrope} (Phi-3, Phi-3.5, Phi-4-mini), HF's {@code _compute_longrope_parameters}:
+     * each rotary pair's wavelength is stretched by its own factor, {@code short_factor} for passes
+     * up to {@code originalMaxPositions} and {@code long_factor} beyond, and cos/sin are scaled by
+     * {@code attentionScaling} (HF: √(1 + ln(max / original) / ln(original)) when not given).
+     */
+    record LongRope(List<Double> shortFactor, List<Double> longFactor, int originalMaxPositions, double attentionScaling)
+            implements RopeScaling {
+        public LongRope {
+            shortFactor = List.copyOf(shortFactor);
+            longFactor = List.copyOf(longFactor);
+            require(shortFactor.size() == longFactor.size(), "rope_scaling.short_factor has " + shortFactor.size()
+                    + " entries but long_factor has " + longFactor.size());
+            for (double f : shortFactor) {
+                require(f > 0, "rope_scaling.short_factor entries must be > 0, got " + f);
+            }
+            for (double f : longFactor) {
+                require(f > 0, "rope_scaling.long_factor entries must be > 0, got " + f);
+            }
+            require(originalMaxPositions > 0, "original_max_position_embeddings must be > 0, got " + originalMaxPositions);
+            require(attentionScaling > 0, "rope_scaling.attention_factor must be > 0, got " + attentionScaling);
+        }
+
+        @Override
+        public double[] inverseFrequencies(double theta, int dim, int maxPositions, int seqLen) {
+            require(shortFactor.size() == dim / 2, "rope_scaling.short_factor and long_factor need " + dim / 2
+                    + " entries (rotary dims / 2), got " + shortFactor.size());
+            List<Double> factors = seqLen > originalMaxPositions ? longFactor : shortFactor;
+            double[] f = unscaled(theta, dim);
+            for (int i = 0; i < f.length; i++) {
+                f[i] /= factors.get(i);
+            }
+            return f;
+        }
+
+        @Override
+        public boolean dependsOnLength() {
+            return true;
+        }
+
+        @Override
+        public int lengthThreshold(int maxPositions) {
+            return originalMaxPositions;
+        }
+
+        @Override
+        public boolean recomputesCacheBeyondThreshold() {
+            return true;
         }
     }
 

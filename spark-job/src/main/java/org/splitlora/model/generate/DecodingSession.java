@@ -5,18 +5,27 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import java.util.Arrays;
 import org.splitlora.model.DecoderModel;
+import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.nn.AttentionInputs;
 import org.splitlora.model.nn.ForwardContext;
 import org.splitlora.model.nn.KvCache;
 
-/** Incremental decoding of several rows that share one prompt, with a KV cache. */
+/**
+ * Incremental decoding of several rows that share one prompt, with a KV cache. For RoPE variants
+ * whose frequencies switch once a pass outgrows a length (Phi-3's long RoPE), the step that first
+ * goes beyond it recomputes every row from its first token, as HF's Phi-3 generation does.
+ */
 final class DecodingSession implements AutoCloseable {
 
     private final DecoderModel model;
     private final LoraAdapters lora;
     private final NDManager manager;
     private final KvCache cache;
+    /** The cache length at which the cache is recomputed (0 = never). */
+    private final int recomputeAt;
+    /** Each row's tokens so far (kept only where the cache may be recomputed). */
+    private int[][] history;
     private int rows = 1;
 
     DecodingSession(DecoderModel model, LoraAdapters lora) {
@@ -24,10 +33,16 @@ final class DecodingSession implements AutoCloseable {
         this.lora = lora;
         this.manager = model.manager().newSubManager();
         this.cache = new KvCache(manager);
+        ModelConfig.Rope rope = model.config().rope();
+        this.recomputeAt = rope != null && rope.scaling().recomputesCacheBeyondThreshold()
+                ? rope.scaling().lengthThreshold(model.config().maxPositions()) : 0;
     }
 
     /** Runs the prompt (one row); returns the next-token logits. */
     float[][] prefill(int[] prompt) {
+        if (recomputeAt > 0) {
+            history = new int[][] {prompt.clone()};
+        }
         return run(new int[][] {prompt});
     }
 
@@ -36,6 +51,13 @@ final class DecodingSession implements AutoCloseable {
         long[] idx = Arrays.stream(source).asLongStream().toArray();
         try (NDArray rowsNd = manager.create(idx)) {
             cache.selectRows(rowsNd);
+        }
+        if (history != null) {
+            int[][] picked = new int[source.length][];
+            for (int i = 0; i < source.length; i++) {
+                picked[i] = history[source[i]];
+            }
+            history = picked;
         }
         rows = source.length;
     }
@@ -48,6 +70,18 @@ final class DecodingSession implements AutoCloseable {
         int[][] in = new int[rows][];
         for (int r = 0; r < rows; r++) {
             in[r] = new int[] {tokens[r]};
+        }
+        if (history != null) {
+            for (int r = 0; r < rows; r++) {
+                history[r] = Arrays.copyOf(history[r], history[r].length + 1);
+                history[r][history[r].length - 1] = tokens[r];
+            }
+            if (cache.length() == recomputeAt) {
+                // this pass is the first longer than the threshold: its frequencies differ from
+                // those the cached keys were rotated with
+                cache.clear();
+                return run(history);
+            }
         }
         return run(in);
     }

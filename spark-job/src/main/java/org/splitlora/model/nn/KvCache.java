@@ -58,6 +58,16 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
+    /** Drops every cached position (decoding then starts again from position 0). */
+    public void clear() {
+        for (NDArray[] kv : layers.values()) {
+            kv[0].close();
+            kv[1].close();
+        }
+        layers.clear();
+        length = 0;
+    }
+
     @Override
     public void close() {
         manager.close();

@@ -71,6 +71,43 @@ class ArchitectureConfigTest {
              "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "sliding_window": 4096, "tie_word_embeddings": false,
              "torch_dtype": "bfloat16", "transformers_version": "4.34.0.dev0", "use_cache": true, "vocab_size": 32000}""";
 
+    /** microsoft/Phi-3-mini-4k-instruct. */
+    static final String PHI3_MINI_4K = """
+            {"_name_or_path": "Phi-3-mini-4k-instruct", "architectures": ["Phi3ForCausalLM"], "attention_dropout": 0.0,
+             "auto_map": {"AutoConfig": "configuration_phi3.Phi3Config", "AutoModelForCausalLM": "modeling_phi3.Phi3ForCausalLM"},
+             "bos_token_id": 1, "embd_pdrop": 0.0, "eos_token_id": 32000, "hidden_act": "silu", "hidden_size": 3072,
+             "initializer_range": 0.02, "intermediate_size": 8192, "max_position_embeddings": 4096, "model_type": "phi3",
+             "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 32,
+             "original_max_position_embeddings": 4096, "pad_token_id": 32000, "resid_pdrop": 0.0, "rms_norm_eps": 1e-05,
+             "rope_scaling": null, "rope_theta": 10000.0, "sliding_window": 2047, "tie_word_embeddings": false,
+             "torch_dtype": "bfloat16", "transformers_version": "4.40.2", "use_cache": true, "attention_bias": false,
+             "vocab_size": 32064}""";
+
+    /**
+     * microsoft/Phi-4-mini-instruct, its keys and values as on the hub except the 48 short and 48
+     * long RoPE factors, which {@link #phi4Mini} fills in with made-up values.
+     */
+    static final String PHI4_MINI = """
+            {"architectures": ["Phi3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+             "auto_map": {"AutoConfig": "configuration_phi3.Phi3Config", "AutoModelForCausalLM": "modeling_phi3.Phi3ForCausalLM"},
+             "bos_token_id": 199999, "embd_pdrop": 0.0, "eos_token_id": 199999, "full_attn_mod": 1, "hidden_act": "silu",
+             "hidden_size": 3072, "initializer_range": 0.02, "intermediate_size": 8192, "interpolate_factor": 1,
+             "lm_head_bias": false, "max_position_embeddings": 131072, "mlp_bias": false, "model_type": "phi3",
+             "num_attention_heads": 24, "num_hidden_layers": 32, "num_key_value_heads": 8,
+             "original_max_position_embeddings": 4096, "pad_token_id": 199999, "partial_rotary_factor": 0.75,
+             "resid_pdrop": 0.0, "rms_norm_eps": 1e-05, "rope_scaling": {"long_factor": [], "short_factor": [],
+             "type": "longrope"}, "rope_theta": 10000.0, "sliding_window": 262144, "tie_word_embeddings": true,
+             "torch_dtype": "bfloat16", "transformers_version": "4.45.0", "use_cache": true, "vocab_size": 200064}""";
+
+    static String phi4Mini() {
+        return edit(PHI4_MINI, o -> {
+            for (int i = 0; i < 48; i++) {
+                o.getAsJsonObject("rope_scaling").getAsJsonArray("short_factor").add(1 + 0.01 * i);
+                o.getAsJsonObject("rope_scaling").getAsJsonArray("long_factor").add(1 + i);
+            }
+        });
+    }
+
     /** openai-community/gpt2. */
     static final String GPT2 = """
             {"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1,
@@ -135,6 +172,62 @@ class ArchitectureConfigTest {
         assertNull(gpt2.rope());
         assertEquals(1024, gpt2.maxPositions());
         assertEquals(EnumSet.complementOf(EnumSet.of(LoraTarget.GATE)), gpt2.architecture().loraTargets());
+    }
+
+    @Test
+    void phi3ConfigsParseWithTheirFusedModulesPartialRotaryAndLongRope() {
+        ModelConfig mini = parse(PHI3_MINI_4K);
+        assertEquals("phi3", mini.architecture().modelType());
+        assertEquals(96, mini.headDim());
+        assertEquals(java.util.Collections.nCopies(32, 2047), mini.slidingWindows());
+        assertEquals(new ModelConfig.Rope(10000, new RopeScaling.None(), 1.0), mini.rope());
+        assertEquals(32000, mini.eosTokenId());
+        Projection k = mini.architecture().projection(mini, 3, LoraTarget.K);
+        assertEquals(new Projection("model.layers.3.self_attn.qkv_proj", "qkv_proj", Projection.Layout.LINEAR, 9216, 3072,
+                3072, 3072, false), k);
+        Projection up = mini.architecture().projection(mini, 0, LoraTarget.UP);
+        assertEquals(new Projection("model.layers.0.mlp.gate_up_proj", "gate_up_proj", Projection.Layout.LINEAR, 16384, 8192,
+                8192, 3072, false), up);
+        // Phi3Config: no sliding_window = none
+        assertEquals(ModelConfig.fullAttention(32), parse(edit(PHI3_MINI_4K, o -> o.remove("sliding_window"))).slidingWindows());
+
+        ModelConfig phi4 = parse(phi4Mini());
+        assertEquals(128, phi4.headDim());
+        assertEquals(96, phi4.rope().rotaryDim(phi4.headDim()));
+        assertTrue(phi4.tieWordEmbeddings());
+        RopeScaling.LongRope longRope = assertInstanceOf(RopeScaling.LongRope.class, phi4.rope().scaling());
+        assertEquals(4096, longRope.originalMaxPositions());
+        // HF: √(1 + ln(131072 / 4096) / ln 4096)
+        assertEquals(Math.sqrt(1 + Math.log(32) / Math.log(4096)), longRope.attentionScaling(), 1e-12);
+        assertEquals(4096, longRope.lengthThreshold(phi4.maxPositions()));
+        // up to the original length the short factors apply, beyond it the long ones
+        double[] within = longRope.inverseFrequencies(10000, 96, 131072, 4096);
+        double[] beyond = longRope.inverseFrequencies(10000, 96, 131072, 4097);
+        assertEquals(1 / (1 + 0.01 * 5) / Math.pow(10000, 10.0 / 96), within[5], 1e-15);
+        assertEquals(1 / 6.0 / Math.pow(10000, 10.0 / 96), beyond[5], 1e-15);
+        // transformers 5 writes rope_parameters with theta and partial_rotary_factor inside
+        String v5 = edit(phi4Mini(), o -> {
+            JsonObject r = o.remove("rope_scaling").getAsJsonObject();
+            r.add("rope_type", r.remove("type"));
+            r.add("rope_theta", o.remove("rope_theta"));
+            r.add("partial_rotary_factor", o.remove("partial_rotary_factor"));
+            o.add("rope_parameters", r);
+        });
+        assertEquals(phi4.rope(), parse(v5).rope());
+
+        assertEquals("keys 'rope_scaling.short_factor' and 'long_factor' need 48 entries (head_dim 128 × partial_rotary_factor"
+                + " 0.75 / 2), got 47 and 48", refused(edit(phi4Mini(),
+                        o -> o.getAsJsonObject("rope_scaling").getAsJsonArray("short_factor").remove(0))));
+        assertEquals("key 'rope_scaling.rope_type' = 'linear' is not supported for Phi-3 (supported: default, longrope)",
+                refused(edit(PHI3_MINI_4K, o -> o.add("rope_scaling", JsonParser.parseString("{\"type\": \"linear\", \"factor\": 2.0}")))));
+        assertTrue(refused(edit(phi4Mini(), o -> o.getAsJsonObject("rope_scaling").addProperty("factor", 4.0)))
+                .startsWith("key 'rope_scaling.factor' must equal max_position_embeddings / original_max_position_embeddings (32.0)"));
+        assertEquals("key 'mlp_bias' must be false (HF's Phi-3 model has no such bias)",
+                refused(edit(phi4Mini(), o -> o.addProperty("mlp_bias", true))));
+        assertEquals("key 'full_attn_mod' must be 1 (HF's Phi-3 attends fully on every layer)",
+                refused(edit(phi4Mini(), o -> o.addProperty("full_attn_mod", 2))));
+        assertEquals("key 'attn_logit_softcapping' is not supported for model_type 'phi3'",
+                refused(edit(PHI3_MINI_4K, o -> o.addProperty("attn_logit_softcapping", 30.0))));
     }
 
     @Test

@@ -93,6 +93,45 @@ class PeftAdapterTest {
         }
     }
 
+    /**
+     * Phi-3's fused modules as PEFT adapts them: one LoRA on qkv_proj and one on gate_up_proj per
+     * layer, whose A stacks the adapted projections' A and whose B holds each one's B in that
+     * projection's rows (zeros in the rows of projections without an adapter, e.g. k).
+     */
+    @Test
+    void phi3AdaptsItsFusedModulesAsPeftNamesThem() throws IOException {
+        JsonObject config = TinyHfModels.config("phi3", 256, 32, 2, 4, 2, 48, 64, false);
+        TinyHfModels.write(tmp.resolve("phi3-model"), config, 3);
+        ModelSource source = ModelSource.of(tmp.resolve("phi3-model").toString());
+        JsonObject all = roundTrip(source, LoraSpec.of(EnumSet.allOf(LoraTarget.class), 4, 8, 0.0), tmp.resolve("phi3"));
+        assertEquals(Set.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj"), targets(all));
+        // q (32 rows) + k and v (16 each) in qkv_proj; three rank-4 adapters make one of rank 12
+        assertEquals(12, all.getAsJsonObject("rank_pattern").get("model.layers.0.self_attn.qkv_proj").getAsInt());
+        assertEquals(8, all.getAsJsonObject("rank_pattern").get("model.layers.1.mlp.gate_up_proj").getAsInt());
+        try (SafetensorsFile st = SafetensorsFile.open(tmp.resolve("phi3").resolve(PeftAdapter.WEIGHTS))) {
+            assertEquals(2 * 4 * 2, st.names().size());
+            assertEquals(List.of(12L, 32L), boxed(st.shape("base_model.model.model.layers.0.self_attn.qkv_proj.lora_A.weight")));
+            assertEquals(List.of(64L, 12L), boxed(st.shape("base_model.model.model.layers.0.self_attn.qkv_proj.lora_B.weight")));
+            assertEquals(List.of(96L, 8L), boxed(st.shape("base_model.model.model.layers.1.mlp.gate_up_proj.lora_B.weight")));
+        }
+        JsonObject qv = roundTrip(source, LoraSpec.of(EnumSet.of(LoraTarget.Q, LoraTarget.V, LoraTarget.UP), 4, 8, 0.0),
+                tmp.resolve("phi3-qv"));
+        assertEquals(Set.of("qkv_proj", "gate_up_proj"), targets(qv));
+        try (SafetensorsFile st = SafetensorsFile.open(tmp.resolve("phi3-qv").resolve(PeftAdapter.WEIGHTS))) {
+            float[] b = st.floats("base_model.model.model.layers.0.self_attn.qkv_proj.lora_B.weight");
+            // B is [64, 8]: k's rows 32..47 are zero, q's and v's are not
+            assertTrue(rowsAbsMax(b, 8, 32, 48) == 0 && rowsAbsMax(b, 8, 0, 32) > 0 && rowsAbsMax(b, 8, 48, 64) > 0);
+        }
+    }
+
+    private static double rowsAbsMax(float[] m, int cols, int from, int to) {
+        double max = 0;
+        for (int i = from * cols; i < to * cols; i++) {
+            max = Math.max(max, Math.abs(m[i]));
+        }
+        return max;
+    }
+
     /** Random adapters → PEFT files → adapters again; the logits must agree with the originals. */
     private static JsonObject roundTrip(ModelSource source, LoraSpec spec, Path dir) throws IOException {
         int[] ids = {1, 17, 42, 99, 3, 250, 7, 11};
