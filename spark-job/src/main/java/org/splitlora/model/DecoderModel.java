@@ -31,10 +31,15 @@ public final class DecoderModel implements AutoCloseable {
     private final Norm finalNorm;
     private final NDArray lmHead;
     private final Map<String, Linear> projections;
+    /** The architecture's embedding multiplier (1 = none) and final logit soft-cap (0 = none). */
+    private final float embeddingMultiplier;
+    private final float logitSoftcap;
 
     DecoderModel(ModelConfig config, ModelPart part, NDManager manager, NDArray tokenEmbedding,
                  NDArray positionEmbedding, List<DecoderBlock> blocks, Norm finalNorm, NDArray lmHead,
                  Map<String, Linear> projections) {
+        this.embeddingMultiplier = (float) config.architecture().embeddingMultiplier(config);
+        this.logitSoftcap = (float) config.architecture().finalLogitSoftcap(config);
         this.config = config;
         this.part = part;
         this.manager = manager;
@@ -65,7 +70,7 @@ public final class DecoderModel implements AutoCloseable {
         if (positionEmbedding != null) {
             h = h.add(JniUtils.embedding((PtNDArray) ctx.positions(), (PtNDArray) positionEmbedding, false));
         }
-        return h;
+        return embeddingMultiplier == 1 ? h : h.mul(ctx.scalar(embeddingMultiplier));
     }
 
     /** Runs blocks [from, to) on hidden states [batch, time, hidden]. */
@@ -83,7 +88,8 @@ public final class DecoderModel implements AutoCloseable {
     /** Final norm and LM head: logits [batch, time, vocab]. */
     public NDArray head(NDArray h, ForwardContext ctx) {
         requirePart(part.head(), "LM head");
-        return JniUtils.linear((PtNDArray) finalNorm.forward(h, ctx), (PtNDArray) lmHead, null);
+        NDArray logits = JniUtils.linear((PtNDArray) finalNorm.forward(h, ctx), (PtNDArray) lmHead, null);
+        return logitSoftcap == 0 ? logits : logits.div(ctx.scalar(logitSoftcap)).tanh().mul(ctx.scalar(logitSoftcap));
     }
 
     /** Every part this model holds, in order: ids → logits (or hidden states if it has no head). */

@@ -18,9 +18,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Tiny random models of every Llama-style family, each exercising one feature (RoPE scaling types,
  * biases, qk-norm, sliding windows over sequences longer than the window, fused projections,
- * partial rotary, tied and untied heads),
+ * partial rotary, Gemma's norms, scales, soft-caps and local RoPE, tied and untied heads),
  * against a plain-Java double-precision forward written in this test from HF's modelling code
- * (modeling_llama / mistral / qwen2 / qwen3 / phi3, modeling_rope_utils, masking_utils). Each case also
+ * (modeling_llama / mistral / qwen2 / qwen3 / phi3 / gemma2 / gemma3, modeling_rope_utils, masking_utils). Each case also
  * checks that its feature moves the reference logits by far more than the tolerance, so the
  * comparison could fail if the feature were ignored.
  */
@@ -104,6 +104,35 @@ class DecoderFamiliesReferenceTest {
                             c.addProperty("partial_rotary_factor", 0.75);
                             c.add("rope_scaling", longRope(6, 0.25));
                         }), 12, noRopeScaling(), false),
+                Arguments.of("gemma2, (1 + w) sandwich norms, √hidden embeddings, GeGLU, soft-caps 2 and 3, tied",
+                        with(base("gemma2", true), c -> {
+                            c.addProperty("head_dim", 8);
+                            c.addProperty("query_pre_attn_scalar", 12);
+                            c.addProperty("attn_logit_softcapping", 2.0);
+                            c.addProperty("final_logit_softcapping", 3.0);
+                            c.addProperty("sliding_window", 64);
+                        }), 11, (UnaryOperator<JsonObject>) c -> with(c, x -> {
+                            x.add("attn_logit_softcapping", null);
+                            x.add("final_logit_softcapping", null);
+                        }), false),
+                Arguments.of("gemma2, sliding window 3 on even layers over 12 tokens, default soft-caps, untied",
+                        with(base("gemma2", false), c -> {
+                            c.addProperty("head_dim", 8);
+                            c.addProperty("sliding_window", 3);
+                        }), 12, (UnaryOperator<JsonObject>) c -> with(c, x -> x.addProperty("sliding_window", 64)), false),
+                Arguments.of("gemma3_text, local RoPE base 50 on sliding layers, linear-scaled global RoPE, pattern 2, untied",
+                        with(base("gemma3_text", false), c -> {
+                            c.addProperty("head_dim", 8);
+                            c.addProperty("sliding_window", 4);
+                            c.addProperty("sliding_window_pattern", 2);
+                            c.addProperty("rope_local_base_freq", 50.0);
+                            c.add("rope_scaling", rope("linear", "factor", 4.0));
+                        }), 11, (UnaryOperator<JsonObject>) c -> with(c, x -> {
+                            x.remove("rope_local_base_freq");
+                            x.add("rope_scaling", null);
+                        }), false),
+                Arguments.of("gemma3_text, (1 + w) q/k norm, head_dim 12, tied",
+                        with(base("gemma3_text", true), c -> c.addProperty("head_dim", 12)), 9, null, true),
                 Arguments.of("qwen3, q/k norm, head_dim 12 != hidden/heads, untied",
                         with(base("qwen3", false), c -> c.addProperty("head_dim", 12)), 10, null, true),
                 Arguments.of("qwen3, attention bias, sliding window by layer_types, tied",
@@ -208,6 +237,8 @@ class DecoderFamiliesReferenceTest {
         private final int vocab;
         private final double eps;
         private boolean qkNorm;
+        /** Gemma 2/3: (1 + w) norms, sandwich norms, √hidden embeddings, GeGLU, soft-caps, local RoPE. */
+        private final boolean gemma;
 
         ReferenceDecoder(JsonObject config, Map<String, float[]> weights) {
             this.c = config;
@@ -220,7 +251,8 @@ class DecoderFamiliesReferenceTest {
             this.ff = config.get("intermediate_size").getAsInt();
             this.vocab = config.get("vocab_size").getAsInt();
             this.eps = config.get("rms_norm_eps").getAsDouble();
-            this.qkNorm = type.equals("qwen3");
+            this.qkNorm = type.equals("qwen3") || type.equals("gemma3_text");
+            this.gemma = type.startsWith("gemma");
         }
 
         ReferenceDecoder withoutQkNorm() {
@@ -236,10 +268,18 @@ class DecoderFamiliesReferenceTest {
                     h[t][i] = w.get("model.embed_tokens.weight")[ids[t] * d + i];
                 }
             }
-            double[] invFreq = inverseFrequencies(n);
+            if (gemma) {
+                // Gemma2Model: hidden_states * hidden_size ** 0.5
+                for (double[] row : h) {
+                    for (int i = 0; i < d; i++) {
+                        row[i] *= Math.sqrt(d);
+                    }
+                }
+            }
             int layers = c.get("num_hidden_layers").getAsInt();
             for (int l = 0; l < layers; l++) {
                 String p = "model.layers." + l + ".";
+                double[] invFreq = gemma3Local(l, layers) ? unscaledFrequencies(localBase()) : inverseFrequencies(n);
                 double[][] x = rmsNorm(h, w.get(p + "input_layernorm.weight"));
                 double[][] q;
                 double[][] k;
@@ -262,8 +302,12 @@ class DecoderFamiliesReferenceTest {
                 rotate(q, invFreq, attentionScaling());
                 rotate(k, invFreq, attentionScaling());
                 double[][] att = attention(q, k, v, window(l, layers));
-                add(h, linear(att, p + "self_attn.o_proj", d, heads * hd, outBias()));
-                double[][] x2 = rmsNorm(h, w.get(p + "post_attention_layernorm.weight"));
+                double[][] attOut = linear(att, p + "self_attn.o_proj", d, heads * hd, outBias());
+                if (gemma) {
+                    attOut = rmsNorm(attOut, w.get(p + "post_attention_layernorm.weight"));
+                }
+                add(h, attOut);
+                double[][] x2 = rmsNorm(h, w.get(p + (gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")));
                 double[][] gate;
                 double[][] up;
                 if (type.equals("phi3")) {
@@ -278,10 +322,17 @@ class DecoderFamiliesReferenceTest {
                 for (int t = 0; t < n; t++) {
                     for (int i = 0; i < ff; i++) {
                         double g = gate[t][i];
-                        gate[t][i] = g / (1 + Math.exp(-g)) * up[t][i];
+                        // SiLU, or Gemma's gelu_pytorch_tanh
+                        double act = gemma ? 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g * g * g)))
+                                : g / (1 + Math.exp(-g));
+                        gate[t][i] = act * up[t][i];
                     }
                 }
-                add(h, linear(gate, p + "mlp.down_proj", d, ff, mlpBias()));
+                double[][] mlpOut = linear(gate, p + "mlp.down_proj", d, ff, mlpBias());
+                if (gemma) {
+                    mlpOut = rmsNorm(mlpOut, w.get(p + "post_feedforward_layernorm.weight"));
+                }
+                add(h, mlpOut);
             }
             double[][] f = rmsNorm(h, w.get("model.norm.weight"));
             float[] head = c.get("tie_word_embeddings").getAsBoolean() ? w.get("model.embed_tokens.weight") : w.get("lm_head.weight");
@@ -292,10 +343,33 @@ class DecoderFamiliesReferenceTest {
                     for (int i = 0; i < d; i++) {
                         s += f[t][i] * head[tok * d + i];
                     }
-                    out[t][tok] = s;
+                    double cap = gemma ? softcap("final_logit_softcapping", type.equals("gemma2") ? 30.0 : 0) : 0;
+                    out[t][tok] = cap > 0 ? cap * Math.tanh(s / cap) : s;
                 }
             }
             return out;
+        }
+
+        /** A Gemma soft-cap: the key's value, {@code ifAbsent} without the key, 0 (none) when null. */
+        private double softcap(String key, double ifAbsent) {
+            return !c.has(key) ? ifAbsent : c.get(key).isJsonNull() ? 0 : c.get(key).getAsDouble();
+        }
+
+        /** Gemma 3's sliding layers rotate with rope_local_base_freq (default 10000) and no scaling. */
+        private boolean gemma3Local(int layer, int layers) {
+            return type.equals("gemma3_text") && window(layer, layers) > 0;
+        }
+
+        private double localBase() {
+            return c.has("rope_local_base_freq") ? c.get("rope_local_base_freq").getAsDouble() : 10000;
+        }
+
+        private double[] unscaledFrequencies(double base) {
+            double[] inv = new double[hd / 2];
+            for (int i = 0; i < inv.length; i++) {
+                inv[i] = 1.0 / Math.pow(base, 2.0 * i / hd);
+            }
+            return inv;
         }
 
         private static double[][] columns(double[][] x, int from, int count) {
@@ -323,6 +397,14 @@ class DecoderFamiliesReferenceTest {
          * only with use_sliding_window, on "sliding_attention" layer_types or layers >= max_window_layers.
          */
         private int window(int layer, int layers) {
+            if (gemma) {
+                // Gemma2Config: layer i slides when (i + 1) % 2; Gemma3TextConfig: when (i + 1) % sliding_window_pattern (6)
+                boolean sliding = c.has("layer_types")
+                        ? c.getAsJsonArray("layer_types").get(layer).getAsString().equals("sliding_attention")
+                        : (layer + 1) % (type.equals("gemma2") ? 2 : c.has("sliding_window_pattern")
+                                ? c.get("sliding_window_pattern").getAsInt() : 6) != 0;
+                return sliding ? (c.has("sliding_window") ? c.get("sliding_window").getAsInt() : 4096) : 0;
+            }
             if (type.equals("phi3")) {
                 return c.has("sliding_window") && !c.get("sliding_window").isJsonNull() ? c.get("sliding_window").getAsInt() : 0;
             }
@@ -460,7 +542,9 @@ class DecoderFamiliesReferenceTest {
                         for (int i = 0; i < hd; i++) {
                             dot += q[t][hh * hd + i] * k[s][kvh * hd + i];
                         }
-                        scores[s] = dot / Math.sqrt(hd);
+                        double score = dot * scoreScale();
+                        double cap = gemma ? softcap("attn_logit_softcapping", type.equals("gemma2") ? 50.0 : 0) : 0;
+                        scores[s] = cap > 0 ? cap * Math.tanh(score / cap) : score;
                         max = Math.max(max, scores[s]);
                     }
                     double z = 0;
@@ -476,6 +560,14 @@ class DecoderFamiliesReferenceTest {
                 }
             }
             return out;
+        }
+
+        /** head_dim^-1/2, or Gemma's query_pre_attn_scalar^-1/2 (default 256). */
+        private double scoreScale() {
+            if (!gemma) {
+                return 1 / Math.sqrt(hd);
+            }
+            return 1 / Math.sqrt(c.has("query_pre_attn_scalar") ? c.get("query_pre_attn_scalar").getAsDouble() : 256);
         }
 
         private double[][] rmsNorm(double[][] x, float[] g) {
@@ -505,7 +597,8 @@ class DecoderFamiliesReferenceTest {
             ms /= len;
             double[] y = new double[len];
             for (int i = 0; i < len; i++) {
-                y[i] = g[i] * (x[from + i] / Math.sqrt(ms + eps));
+                // Gemma's RMSNorm multiplies by 1 + weight
+                y[i] = (gemma ? 1 + g[i] : g[i]) * (x[from + i] / Math.sqrt(ms + eps));
             }
             return y;
         }

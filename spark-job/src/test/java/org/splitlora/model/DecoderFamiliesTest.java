@@ -35,12 +35,20 @@ class DecoderFamiliesTest {
 
     /**
      * Three layers, window 4 on every (mistral, phi3) or the first two (qwen3, by layer_types), q/k
-     * norm for qwen3; phi3 with fused projections, half-rotary heads and long RoPE switching to its
+     * norm for qwen3; gemma2 (soft-caps) and gemma3_text (local RoPE) slide on their default or every
+ * other layer; phi3 with fused projections, half-rotary heads and long RoPE switching to its
      * long factors beyond 8 positions (so decoding crosses the switch).
      */
     static JsonObject config(String type) {
         JsonObject c = TinyHfModels.config(type, 61, 32, 3, 4, 2, 48, 64, type.equals("qwen3"));
         c.addProperty("sliding_window", 4);
+        if (type.startsWith("gemma")) {
+            c.addProperty("head_dim", 8);
+        }
+        if (type.equals("gemma3_text")) {
+            c.addProperty("sliding_window_pattern", 2);
+            c.addProperty("rope_local_base_freq", 100.0);
+        }
         if (type.equals("phi3")) {
             c.addProperty("original_max_position_embeddings", 8);
             c.addProperty("partial_rotary_factor", 0.5);
@@ -63,7 +71,7 @@ class DecoderFamiliesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mistral", "qwen3", "phi3"})
+    @ValueSource(strings = {"mistral", "qwen3", "phi3", "gemma2", "gemma3_text"})
     void kvCacheDecodingPastTheWindowEqualsRecomputation(String type) throws Exception {
         ModelSource source = tiny(type);
         int[] prompt = {1, 7, 30, 12, 44, 3};
@@ -81,7 +89,7 @@ class DecoderFamiliesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mistral", "qwen3", "phi3"})
+    @ValueSource(strings = {"mistral", "qwen3", "phi3", "gemma2", "gemma3_text"})
     void clientPlusServerEqualsWholeModelAtEveryCut(String type) throws Exception {
         ModelSource source = tiny(type);
         LoraSpec spec = LoraSpec.of(EnumSet.allOf(LoraTarget.class), 2, 4, 0.1);

@@ -12,7 +12,8 @@ import org.splitlora.model.weights.SafetensorsWriter;
 import org.splitlora.model.weights.TensorDType;
 
 /**
- * Random tiny models of the Llama-style families (llama, mistral, qwen2, qwen3, phi3) written as HF
+ * Random tiny models of the Llama-style families (llama, mistral, qwen2, qwen3, phi3, gemma2,
+ * gemma3_text) written as HF
  * would save them: config.json and model.safetensors with HF's tensor names and shapes, which are
  * spelled out here from the HF modelling code (not taken from our architectures).
  */
@@ -54,13 +55,20 @@ public final class TinyHfModels {
         boolean attnBias = type.equals("qwen2") || bool(config, "attention_bias");
         boolean outBias = !type.equals("qwen2") && bool(config, "attention_bias");
         boolean mlpBias = bool(config, "mlp_bias");
+        boolean gemma = type.startsWith("gemma");
+        // Gemma's RMSNorm scales by 1 + weight: its weights sit around 0, the others' around 1
+        double normMean = gemma ? 0 : 1;
         Random rng = new Random(seed);
         Map<String, SafetensorsWriter.Tensor> t = new TreeMap<>();
-        put(t, "model.embed_tokens.weight", rng, 1.0, 0, v, d);
+        put(t, "model.embed_tokens.weight", rng, gemma ? 1 / Math.sqrt(d) : 1.0, 0, v, d);
         for (int l = 0; l < config.get("num_hidden_layers").getAsInt(); l++) {
             String p = "model.layers." + l + ".";
-            put(t, p + "input_layernorm.weight", rng, 0.2, 1, d);
-            put(t, p + "post_attention_layernorm.weight", rng, 0.2, 1, d);
+            put(t, p + "input_layernorm.weight", rng, 0.2, normMean, d);
+            put(t, p + "post_attention_layernorm.weight", rng, 0.2, normMean, d);
+            if (gemma) {
+                put(t, p + "pre_feedforward_layernorm.weight", rng, 0.2, 0, d);
+                put(t, p + "post_feedforward_layernorm.weight", rng, 0.2, 0, d);
+            }
             if (type.equals("phi3")) {
                 // Phi3Attention.qkv_proj: [q | k | v] rows; Phi3MLP.gate_up_proj: [gate | up]
                 linear(t, p + "self_attn.qkv_proj", rng, heads * hd + 2 * kv * hd, d, false);
@@ -73,15 +81,15 @@ public final class TinyHfModels {
             linear(t, p + "self_attn.k_proj", rng, kv * hd, d, attnBias);
             linear(t, p + "self_attn.v_proj", rng, kv * hd, d, attnBias);
             linear(t, p + "self_attn.o_proj", rng, d, heads * hd, outBias);
-            if (type.equals("qwen3")) {
-                put(t, p + "self_attn.q_norm.weight", rng, 0.3, 1, hd);
-                put(t, p + "self_attn.k_norm.weight", rng, 0.3, 1, hd);
+            if (type.equals("qwen3") || type.equals("gemma3_text")) {
+                put(t, p + "self_attn.q_norm.weight", rng, 0.3, normMean, hd);
+                put(t, p + "self_attn.k_norm.weight", rng, 0.3, normMean, hd);
             }
             linear(t, p + "mlp.gate_proj", rng, ff, d, mlpBias);
             linear(t, p + "mlp.up_proj", rng, ff, d, mlpBias);
             linear(t, p + "mlp.down_proj", rng, d, ff, mlpBias);
         }
-        put(t, "model.norm.weight", rng, 0.2, 1, d);
+        put(t, "model.norm.weight", rng, 0.2, normMean, d);
         if (!config.get("tie_word_embeddings").getAsBoolean()) {
             put(t, "lm_head.weight", rng, 0.5, 0, v, d);
         }
@@ -93,12 +101,13 @@ public final class TinyHfModels {
         return out;
     }
 
-    /** HF's head_dim: the key, else Qwen3Config's default 128, else hidden / heads. */
+    /** HF's head_dim: the key, else Qwen3Config's default 128 (Gemma's 256), else hidden / heads. */
     public static int headDim(JsonObject c) {
         if (c.has("head_dim") && !c.get("head_dim").isJsonNull()) {
             return c.get("head_dim").getAsInt();
         }
-        return c.get("model_type").getAsString().equals("qwen3") ? 128
+        String type = c.get("model_type").getAsString();
+        return type.equals("qwen3") ? 128 : type.startsWith("gemma") ? 256
                 : c.get("hidden_size").getAsInt() / c.get("num_attention_heads").getAsInt();
     }
 

@@ -68,6 +68,16 @@ public interface Architecture {
     /** The norm before the LM head. */
     Norm finalNorm(ModelWeights weights, ModelConfig config);
 
+    /** What the token embeddings are multiplied by (Gemma: √hidden); 1 for most families. */
+    default double embeddingMultiplier(ModelConfig config) {
+        return 1;
+    }
+
+    /** The final logits' tanh soft-cap ({@code cap · tanh(logits / cap)}), or 0 for none. */
+    default double finalLogitSoftcap(ModelConfig config) {
+        return 0;
+    }
+
     /** A tokenizer for directories that ship no tokenizer.json, or null when there is none. */
     default TokenizerSpec fallbackTokenizer(ModelConfig config) {
         return null;

@@ -12,7 +12,8 @@ public final class Architectures {
 
     static {
         for (Architecture a : List.of(new Gpt2Architecture(), new LlamaArchitecture(), new MistralArchitecture(),
-                new Qwen2Architecture(), new Qwen3Architecture(), new Phi3Architecture())) {
+                new Qwen2Architecture(), new Qwen3Architecture(), new Phi3Architecture(),
+                new GemmaArchitecture.Gemma2(), new GemmaArchitecture.Gemma3Text())) {
             BY_MODEL_TYPE.put(a.modelType(), a);
         }
     }

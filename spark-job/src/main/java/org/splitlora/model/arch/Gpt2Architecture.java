@@ -55,7 +55,7 @@ final class Gpt2Architecture implements Architecture {
                 positions, j.number("layer_norm_epsilon", 1e-5), null,
                 ModelConfig.Activation.fromHf(j.string("activation_function", "gelu_new")),
                 loraTargets(), ModelConfig.fullAttention(j.integer("n_layer")), j.bool("tie_word_embeddings", true),
-                j.tokenId("bos_token_id", 50256), j.tokenId("eos_token_id", 50256));
+                j.tokenId("bos_token_id", 50256), j.tokenId("eos_token_id", 50256), ModelConfig.FamilySettings.NONE);
     }
 
     @Override

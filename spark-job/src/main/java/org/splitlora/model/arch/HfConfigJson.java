@@ -89,6 +89,13 @@ public final class HfConfigJson {
         return !present ? ifAbsent : e == null ? null : asInt(key, e);
     }
 
+    /** A number HF distinguishes absent from null for: {@code ifAbsent} when not there, null when null (Gemma's soft-caps). */
+    public Double numberOrNull(String key, Double ifAbsent) {
+        boolean present = json.has(key);
+        JsonElement e = take(key);
+        return !present ? ifAbsent : e == null ? null : asNumber(key, e);
+    }
+
     public double number(String key) {
         JsonElement e = take(key);
         if (e == null) {

@@ -64,9 +64,29 @@ abstract class LlamaStyleArchitecture implements Architecture {
         readFamilyKeys(j);
         return new ModelConfig(this, j.integer("vocab_size"), d, layers, heads, kv, headDim,
                 j.integer("intermediate_size"), maxPositions, j.number("rms_norm_eps", defaultNormEps()), rope(j, maxPositions, headDim),
-                ModelConfig.Activation.fromHf(j.string("hidden_act", "silu")), biasedProjections(j),
-                slidingWindows(j, layers), j.bool("tie_word_embeddings", false),
-                j.tokenId("bos_token_id", 1), j.tokenId("eos_token_id", defaultEosTokenId()));
+                activation(j), biasedProjections(j), slidingWindows(j, layers), j.bool("tie_word_embeddings", defaultTied()),
+                j.tokenId("bos_token_id", defaultBosTokenId()), j.tokenId("eos_token_id", defaultEosTokenId()),
+                familySettings(j, headDim));
+    }
+
+    /** The MLP's activation: {@code hidden_act}, SiLU by default. */
+    ModelConfig.Activation activation(HfConfigJson j) {
+        return ModelConfig.Activation.fromHf(j.string("hidden_act", "silu"));
+    }
+
+    /** tie_word_embeddings when config.json has none (the family's HF default). */
+    boolean defaultTied() {
+        return false;
+    }
+
+    /** bos_token_id when config.json has none (the family's HF default). */
+    int defaultBosTokenId() {
+        return 1;
+    }
+
+    /** What only this family reads (its blocks, embeddings, head); none by default. */
+    ModelConfig.FamilySettings familySettings(HfConfigJson j, int headDim) {
+        return ModelConfig.FamilySettings.NONE;
     }
 
     /** rms_norm_eps when config.json has none (the family's HF default). */

@@ -15,6 +15,7 @@ import org.splitlora.model.lora.LoraTarget;
  * @param rope rotary position embedding, or null for a model without (GPT-2's learned positions)
  * @param biasedProjections the projections that carry a bias (all for GPT-2, q/k/v for Qwen2)
  * @param slidingWindows per layer, how many keys back a query may attend (itself included); 0 = all
+ * @param familySettings what only the architecture reads (Gemma's scales and local RoPE), or {@link FamilySettings#NONE}
  */
 public record ModelConfig(
         Architecture architecture,
@@ -33,7 +34,8 @@ public record ModelConfig(
         List<Integer> slidingWindows,
         boolean tieWordEmbeddings,
         int bosTokenId,
-        int eosTokenId) {
+        int eosTokenId,
+        FamilySettings familySettings) {
 
     public ModelConfig {
         require(vocabSize > 0, "vocab_size must be > 0, got " + vocabSize);
@@ -55,6 +57,17 @@ public record ModelConfig(
         slidingWindows = List.copyOf(slidingWindows);
         biasedProjections = biasedProjections.isEmpty() ? Set.of()
                 : Collections.unmodifiableSet(EnumSet.copyOf(biasedProjections));
+    }
+
+    /** Settings of one family that only its {@link Architecture} reads (a record of the family's own). */
+    public interface FamilySettings {
+        /** A family without settings of its own. */
+        FamilySettings NONE = new FamilySettings() {
+            @Override
+            public String toString() {
+                return "none";
+            }
+        };
     }
 
     /** A model whose every layer attends to all earlier positions. */

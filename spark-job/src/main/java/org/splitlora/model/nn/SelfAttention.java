@@ -5,7 +5,8 @@ import ai.djl.ndarray.NDArray;
 /**
  * Causal multi-head self-attention with separate q/k/v/o projections, optional RoPE, grouped
  * query attention (query head h reads kv head h / groups, as HF's repeat_kv), optional per-head
- * RMSNorm of queries and keys before RoPE (Qwen3's q_norm / k_norm) and an optional sliding window.
+ * RMSNorm of queries and keys before RoPE (Qwen3's q_norm / k_norm), an optional sliding window, and
+ * optionally another score scale and tanh soft-capping of the scores (Gemma).
  */
 public final class SelfAttention {
 
@@ -23,9 +24,20 @@ public final class SelfAttention {
     private final int slidingWindow;
     private final float scale;
 
+    private final float softcap;
+
     /** {@code rope}, {@code queryNorm}, {@code keyNorm} may be null; {@code slidingWindow} 0 = none. */
     public SelfAttention(int layer, Linear q, Linear k, Linear v, Linear o, int heads, int kvHeads, int headDim,
                          Rope rope, Norm queryNorm, Norm keyNorm, int slidingWindow) {
+        this(layer, q, k, v, o, heads, kvHeads, headDim, rope, queryNorm, keyNorm, slidingWindow, 1.0 / Math.sqrt(headDim), 0);
+    }
+
+    /**
+     * With the scores' scale given ({@code q·k · scale}; Gemma: query_pre_attn_scalar^-1/2) and,
+     * when {@code softcap} > 0, soft-capped as {@code softcap · tanh(scores / softcap)} before the mask.
+     */
+    public SelfAttention(int layer, Linear q, Linear k, Linear v, Linear o, int heads, int kvHeads, int headDim,
+                         Rope rope, Norm queryNorm, Norm keyNorm, int slidingWindow, double scale, double softcap) {
         this.layer = layer;
         this.q = q;
         this.k = k;
@@ -38,7 +50,8 @@ public final class SelfAttention {
         this.queryNorm = queryNorm;
         this.keyNorm = keyNorm;
         this.slidingWindow = slidingWindow;
-        this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.scale = (float) scale;
+        this.softcap = (float) softcap;
     }
 
     public NDArray forward(NDArray x, ForwardContext ctx) {
@@ -64,8 +77,11 @@ public final class SelfAttention {
             kh = kh.repeat(1, heads / kvHeads);
             vh = vh.repeat(1, heads / kvHeads);
         }
-        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2)).mul(ctx.scalar(scale)).add(bias(ctx));
-        NDArray context = scores.softmax(-1).matMul(vh);
+        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2)).mul(ctx.scalar(scale));
+        if (softcap > 0) {
+            scores = scores.div(ctx.scalar(softcap)).tanh().mul(ctx.scalar(softcap));
+        }
+        NDArray context = scores.add(bias(ctx)).softmax(-1).matMul(vh);
         return o.forward(context.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim), ctx);
     }
 

@@ -108,6 +108,28 @@ class ArchitectureConfigTest {
         });
     }
 
+    /** google/gemma-2-2b. */
+    static final String GEMMA2_2B = """
+            {"architectures": ["Gemma2ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+             "attn_logit_softcapping": 50.0, "bos_token_id": 2, "cache_implementation": "hybrid", "eos_token_id": 1,
+             "final_logit_softcapping": 30.0, "head_dim": 256, "hidden_act": "gelu_pytorch_tanh",
+             "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 2304, "initializer_range": 0.02,
+             "intermediate_size": 9216, "max_position_embeddings": 8192, "model_type": "gemma2", "num_attention_heads": 8,
+             "num_hidden_layers": 26, "num_key_value_heads": 4, "pad_token_id": 0, "query_pre_attn_scalar": 256,
+             "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "sliding_window": 4096, "torch_dtype": "float32",
+             "transformers_version": "4.42.4", "use_cache": true, "vocab_size": 256000}""";
+
+    /** google/gemma-3-1b-it. */
+    static final String GEMMA3_1B = """
+            {"architectures": ["Gemma3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+             "attn_logit_softcapping": null, "bos_token_id": 2, "cache_implementation": "hybrid", "eos_token_id": [1, 106],
+             "final_logit_softcapping": null, "head_dim": 256, "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 1152,
+             "initializer_range": 0.02, "intermediate_size": 6912, "max_position_embeddings": 32768,
+             "model_type": "gemma3_text", "num_attention_heads": 4, "num_hidden_layers": 26, "num_key_value_heads": 1,
+             "pad_token_id": 0, "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_local_base_freq": 10000,
+             "rope_scaling": null, "rope_theta": 1000000, "sliding_window": 512, "sliding_window_pattern": 6,
+             "torch_dtype": "bfloat16", "transformers_version": "4.50.0.dev0", "use_cache": true, "vocab_size": 262144}""";
+
     /** openai-community/gpt2. */
     static final String GPT2 = """
             {"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1,
@@ -231,6 +253,51 @@ class ArchitectureConfigTest {
     }
 
     @Test
+    void gemmaConfigsParseWithTheirLayerPatternsSoftCapsAndRopeBases() {
+        ModelConfig g2 = parse(GEMMA2_2B);
+        assertEquals("gemma2", g2.architecture().modelType());
+        assertEquals(ModelConfig.Activation.GELU_TANH, g2.activation());
+        assertTrue(g2.tieWordEmbeddings(), "Gemma2Config ties by default");
+        assertEquals(1, g2.eosTokenId());
+        for (int l = 0; l < 26; l++) {
+            assertEquals(l % 2 == 0 ? 4096 : 0, g2.slidingWindows().get(l), "gemma-2 layer " + l);
+        }
+        assertEquals(50.0, ((GemmaArchitecture.Settings) g2.familySettings()).attentionSoftcap());
+        assertEquals(30.0, g2.architecture().finalLogitSoftcap(g2));
+        assertEquals(Math.sqrt(2304), g2.architecture().embeddingMultiplier(g2), 1e-12);
+        // absent = HF's defaults (50, 30); null = none
+        ModelConfig uncapped = parse(edit(GEMMA2_2B, o -> {
+            o.add("attn_logit_softcapping", null);
+            o.add("final_logit_softcapping", null);
+        }));
+        assertEquals(0.0, uncapped.architecture().finalLogitSoftcap(uncapped));
+        ModelConfig defaultCaps = parse(edit(GEMMA2_2B, o -> o.remove("final_logit_softcapping")));
+        assertEquals(30.0, defaultCaps.architecture().finalLogitSoftcap(defaultCaps));
+
+        ModelConfig g3 = parse(GEMMA3_1B);
+        assertEquals(256, g3.headDim());
+        assertEquals(1, g3.numKvHeads());
+        for (int l = 0; l < 26; l++) {
+            assertEquals((l + 1) % 6 == 0 ? 0 : 512, g3.slidingWindows().get(l), "gemma-3 layer " + l);
+        }
+        GemmaArchitecture.Settings s3 = (GemmaArchitecture.Settings) g3.familySettings();
+        assertEquals(new ModelConfig.Rope(10000, new RopeScaling.None()), s3.localRope());
+        assertEquals(new ModelConfig.Rope(1000000, new RopeScaling.None()), g3.rope());
+        assertEquals(0.0, s3.attentionSoftcap());
+        assertEquals(0.0, g3.architecture().finalLogitSoftcap(g3));
+        // Gemma 3 4B and larger: linear RoPE scaling on the full-attention layers only
+        ModelConfig scaled = parse(edit(GEMMA3_1B, o -> o.add("rope_scaling",
+                JsonParser.parseString("{\"factor\": 8.0, \"rope_type\": \"linear\"}"))));
+        assertEquals(new RopeScaling.Linear(8), scaled.rope().scaling());
+        assertEquals(s3.localRope(), ((GemmaArchitecture.Settings) scaled.familySettings()).localRope());
+
+        assertEquals("key 'use_bidirectional_attention' = true is not supported (causal attention only)",
+                refused(edit(GEMMA3_1B, o -> o.addProperty("use_bidirectional_attention", true))));
+        assertEquals("key 'partial_rotary_factor' is not supported for model_type 'gemma2'",
+                refused(edit(GEMMA2_2B, o -> o.addProperty("partial_rotary_factor", 0.5))));
+    }
+
+    @Test
     void qwenSlidingWindowsFollowUseSlidingWindowAndLayerTypes() {
         ModelConfig byMaxWindowLayers = parse(edit(QWEN2_5, o -> {
             o.addProperty("use_sliding_window", true);
@@ -298,8 +365,8 @@ class ArchitectureConfigTest {
         assertEquals("key 'n_embd' must be an integer, got 76.8", refused(edit(GPT2, o -> o.addProperty("n_embd", 76.8))));
         assertEquals("key 'tie_word_embeddings' must be true or false, got \"yes\"",
                 refused(edit(TINYLLAMA, o -> o.addProperty("tie_word_embeddings", "yes"))));
-        assertTrue(refused(edit(TINYLLAMA, o -> o.addProperty("model_type", "gemma2")))
-                .startsWith("unsupported model_type 'gemma2' (supported: gpt2, llama, "));
+        assertTrue(refused(edit(TINYLLAMA, o -> o.addProperty("model_type", "gemma")))
+                .startsWith("unsupported model_type 'gemma' (supported: gpt2, llama, "));
     }
 
     @Test

@@ -72,10 +72,11 @@ class PeftAdapterTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mistral", "qwen2", "qwen3"})
+    @ValueSource(strings = {"mistral", "qwen2", "qwen3", "gemma2", "gemma3_text"})
     void llamaStyleFamiliesUsePeftsModuleNames(String type) throws IOException {
         JsonObject config = TinyHfModels.config(type, 256, 32, 2, 4, 2, 48, 64, false);
-        if (type.equals("qwen3")) {
+        boolean ownHeadDim = type.equals("qwen3") || type.startsWith("gemma");
+        if (ownHeadDim) {
             config.addProperty("head_dim", 12);
         }
         TinyHfModels.write(tmp.resolve(type + "-model"), config, 3);
@@ -83,7 +84,7 @@ class PeftAdapterTest {
         JsonObject cfg = roundTrip(source, LoraSpec.of(EnumSet.allOf(LoraTarget.class), 4, 8, 0.0), tmp.resolve(type));
         assertEquals(Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), targets(cfg));
         assertEquals(false, cfg.get("fan_in_fan_out").getAsBoolean());
-        int q = type.equals("qwen3") ? 48 : 32;
+        int q = ownHeadDim ? 48 : 32;
         try (SafetensorsFile st = SafetensorsFile.open(tmp.resolve(type).resolve(PeftAdapter.WEIGHTS))) {
             assertEquals(2 * 7 * 2, st.names().size());
             assertEquals(List.of(4L, 32L), boxed(st.shape("base_model.model.model.layers.1.self_attn.k_proj.lora_A.weight")));
