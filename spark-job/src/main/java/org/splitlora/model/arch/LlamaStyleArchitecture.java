@@ -110,22 +110,17 @@ abstract class LlamaStyleArchitecture implements Architecture {
      * llama3; any other type or key is refused.
      */
     static ModelConfig.Rope llamaRope(HfConfigJson j, int maxPositions) {
-        HfConfigJson parameters = j.object("rope_parameters");
-        HfConfigJson legacy = j.object("rope_scaling");
-        if (parameters != null && legacy != null) {
-            throw new IllegalArgumentException("keys 'rope_parameters' and 'rope_scaling' are both set; use one");
-        }
+        RopeObject ro = RopeObject.of(j);
         double theta = j.number("rope_theta", 10000);
-        HfConfigJson r = parameters != null ? parameters : legacy;
-        if (r == null) {
+        if (ro == null) {
             return new ModelConfig.Rope(theta, new RopeScaling.None());
         }
-        String name = parameters != null ? "rope_parameters" : "rope_scaling";
-        if (parameters != null) {
+        HfConfigJson r = ro.json();
+        String name = ro.name();
+        if (ro.transformers5()) {
             theta = r.number("rope_theta", theta);
         }
-        String legacyType = r.string("type", null);
-        String type = r.string("rope_type", legacyType == null ? "default" : legacyType);
+        String type = ro.type();
         RopeScaling scaling = switch (type) {
             case "default" -> new RopeScaling.None();
             case "linear" -> new RopeScaling.Linear(r.number("factor"));
@@ -145,6 +140,30 @@ abstract class LlamaStyleArchitecture implements Architecture {
         };
         r.finish("for rope type '" + type + "'");
         return new ModelConfig.Rope(theta, scaling);
+    }
+
+    /**
+     * The RoPE object of a config.json: {@code rope_scaling} (transformers 4) or
+     * {@code rope_parameters} (transformers 5, which moves theta and other top-level keys inside).
+     */
+    record RopeObject(HfConfigJson json, String name, boolean transformers5) {
+
+        /** The config's RoPE object, or null when it has none; both at once is an error. */
+        static RopeObject of(HfConfigJson j) {
+            HfConfigJson parameters = j.object("rope_parameters");
+            HfConfigJson legacy = j.object("rope_scaling");
+            if (parameters != null && legacy != null) {
+                throw new IllegalArgumentException("keys 'rope_parameters' and 'rope_scaling' are both set; use one");
+            }
+            return parameters != null ? new RopeObject(parameters, "rope_parameters", true)
+                    : legacy != null ? new RopeObject(legacy, "rope_scaling", false) : null;
+        }
+
+        /** {@code rope_type}, or the older {@code type}; "default" when neither is there. */
+        String type() {
+            String legacyType = json.string("type", null);
+            return json.string("rope_type", legacyType == null ? "default" : legacyType);
+        }
     }
 
     @Override

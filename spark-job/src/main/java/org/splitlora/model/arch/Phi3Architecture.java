@@ -86,26 +86,21 @@ final class Phi3Architecture extends LlamaStyleArchitecture {
      */
     @Override
     ModelConfig.Rope rope(HfConfigJson j, int maxPositions, int headDim) {
-        HfConfigJson parameters = j.object("rope_parameters");
-        HfConfigJson legacy = j.object("rope_scaling");
-        if (parameters != null && legacy != null) {
-            throw new IllegalArgumentException("keys 'rope_parameters' and 'rope_scaling' are both set; use one");
-        }
+        RopeObject ro = RopeObject.of(j);
         double theta = j.number("rope_theta", 10000);
         double partial = j.number("partial_rotary_factor", 1.0);
         int original = j.integer("original_max_position_embeddings", 4096);
-        HfConfigJson r = parameters != null ? parameters : legacy;
-        if (r == null) {
+        if (ro == null) {
             return new ModelConfig.Rope(theta, new RopeScaling.None(), partial);
         }
-        String name = parameters != null ? "rope_parameters" : "rope_scaling";
-        if (parameters != null) {
+        HfConfigJson r = ro.json();
+        String name = ro.name();
+        if (ro.transformers5()) {
             theta = r.number("rope_theta", theta);
             partial = r.number("partial_rotary_factor", partial);
             original = r.integer("original_max_position_embeddings", original);
         }
-        String legacyType = r.string("type", null);
-        String type = r.string("rope_type", legacyType == null ? "default" : legacyType);
+        String type = ro.type();
         RopeScaling scaling = switch (type) {
             case "default" -> new RopeScaling.None();
             // HF's Phi3Config renames the types of early Phi-3 configs to longrope
