@@ -6,6 +6,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraLayer;
@@ -17,14 +18,18 @@ import org.splitlora.model.nn.Torch;
 
 /**
  * A decoder-only transformer, or a contiguous part of one (see {@link ModelPart}), with frozen
- * weights. It holds no per-call state: one instance may serve several threads, each passing its
- * own {@link ForwardContext} (and LoRA adapters).
+ * weights: a view of the JVM's one copy of the model's weights ({@link FrozenWeights}), which
+ * every part of the same model shares. It holds no per-call state: one instance may serve several
+ * threads, each passing its own {@link ForwardContext} (and LoRA adapters).
  */
 public final class DecoderModel implements AutoCloseable {
 
     private final ModelConfig config;
     private final ModelPart part;
+    private final FrozenWeights frozen;
+    /** This view's own arrays (none of the frozen ones). */
     private final NDManager manager;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private final NDArray tokenEmbedding;
     private final NDArray positionEmbedding;
     private final List<DecoderBlock> blocks;
@@ -35,9 +40,10 @@ public final class DecoderModel implements AutoCloseable {
     private final float embeddingMultiplier;
     private final float logitSoftcap;
 
-    DecoderModel(ModelConfig config, ModelPart part, NDManager manager, NDArray tokenEmbedding,
+    DecoderModel(ModelConfig config, ModelPart part, FrozenWeights frozen, NDManager manager, NDArray tokenEmbedding,
                  NDArray positionEmbedding, List<DecoderBlock> blocks, Norm finalNorm, NDArray lmHead,
                  Map<String, Linear> projections) {
+        this.frozen = frozen;
         this.embeddingMultiplier = (float) config.architecture().embeddingMultiplier(config);
         this.logitSoftcap = (float) config.architecture().finalLogitSoftcap(config);
         this.config = config;
@@ -49,6 +55,11 @@ public final class DecoderModel implements AutoCloseable {
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
         this.projections = projections;
+    }
+
+    /** The frozen weights this model is a view of. */
+    FrozenWeights frozenWeights() {
+        return frozen;
     }
 
     public ModelConfig config() {
@@ -108,9 +119,14 @@ public final class DecoderModel implements AutoCloseable {
 
     /**
      * Adds (sign +1) or removes (sign -1) the adapters' ΔW into the frozen weights. A merged model
-     * must then run without those adapters. Not thread-safe: merge only a model no one else uses.
+     * must then run without those adapters. Only for a model with weights of its own
+     * ({@link ModelSource#loadPrivate}); not thread-safe.
      */
     public void mergeLora(LoraAdapters adapters, int sign) {
+        if (frozen.shared()) {
+            throw new IllegalStateException("merging adapters changes the frozen weights, which other models of this JVM share:"
+                    + " load the model with ModelSource.loadPrivate");
+        }
         try (NDManager tmp = manager.newSubManager(); Torch.GradScope ignored = Torch.gradMode(false)) {
             for (LoraLayer l : adapters.layers()) {
                 Linear target = projections.get(LoraAdapters.key(l.layer(), l.target()));
@@ -135,6 +151,9 @@ public final class DecoderModel implements AutoCloseable {
 
     @Override
     public void close() {
-        manager.close();
+        if (closed.compareAndSet(false, true)) {
+            manager.close();
+            frozen.release();
+        }
     }
 }

@@ -6,10 +6,11 @@ import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.splitlora.model.arch.Architecture;
 import org.splitlora.model.arch.ModelWeights;
 import org.splitlora.model.arch.Projection;
@@ -25,7 +26,8 @@ import org.splitlora.model.weights.WeightSource;
 
 /**
  * Builds a {@link DecoderModel} (or a part of one) from HF-named weights as the config's
- * {@link Architecture} wires them, checking every shape. Loading the whole model also checks that
+ * {@link Architecture} wires them, checking every shape, into a {@link FrozenWeights} store: only
+ * the components the store lacks are read, block by block. Loading the whole model also checks that
  * it uses every tensor: a checkpoint with more layers than config.json declares must not load as
  * a shallower model.
  */
@@ -34,50 +36,75 @@ public final class ModelLoader implements ModelWeights {
     private final WeightSource source;
     private final ModelConfig config;
     private final Architecture arch;
+    private final FrozenWeights frozen;
     private final NDManager manager;
-    private final Map<String, Linear> projections = new HashMap<>();
-    private final Set<String> used = new HashSet<>();
+    private final Map<String, Linear> projections;
+    private final Set<String> used;
     /** The fused module read last, so that each of its projections is cut from one read. */
     private String fusedName;
     private float[] fusedValues;
 
-    private ModelLoader(WeightSource source, ModelConfig config, NDManager manager) {
+    private ModelLoader(WeightSource source, ModelConfig config, FrozenWeights frozen) {
         this.source = source;
         this.config = config;
         this.arch = config.architecture();
-        this.manager = manager;
+        this.frozen = frozen;
+        this.manager = frozen.manager();
+        this.projections = frozen.projections();
+        this.used = frozen.used();
     }
 
-    public static DecoderModel load(WeightSource source, ModelConfig config, ModelPart part, NDManager parent) {
+    /**
+     * A model of {@code part} whose frozen tensors are {@code frozen}'s, building those it lacks;
+     * the model holds one of frozen's references (the caller's), released when it closes or here
+     * when loading fails.
+     */
+    static DecoderModel load(WeightSource source, ModelConfig config, ModelPart part, FrozenWeights frozen, NDManager parent) {
         Torch.engine();
-        NDManager m = parent.newSubManager();
         try {
-            return new ModelLoader(source, config, m).build(part);
+            synchronized (frozen) {
+                return new ModelLoader(source, config, frozen).build(part, parent);
+            }
         } catch (RuntimeException e) {
-            m.close();
+            frozen.release();
             throw e;
         }
     }
 
-    private DecoderModel build(ModelPart part) {
+    private DecoderModel build(ModelPart part, NDManager parent) {
         int d = config.hiddenSize();
         boolean needTokenEmbedding = part.embeddings() || (part.head() && config.tieWordEmbeddings());
-        NDArray tokenEmbedding = needTokenEmbedding ? tensor(arch.tokenEmbeddingName(), config.vocabSize(), d) : null;
-        NDArray positionEmbedding = part.embeddings() ? arch.positionEmbedding(this, config) : null;
-        List<DecoderBlock> blocks = arch.blocks(this, config, part.fromLayer(), part.toLayer());
+        NDArray tokenEmbedding = needTokenEmbedding
+                ? frozen.component("token-embedding", () -> tensor(arch.tokenEmbeddingName(), config.vocabSize(), d)) : null;
+        NDArray positionEmbedding = part.embeddings()
+                ? frozen.component("position-embedding", () -> Optional.ofNullable(arch.positionEmbedding(this, config)))
+                        .orElse(null) : null;
+        List<DecoderBlock> blocks = new ArrayList<>();
+        for (int l = part.fromLayer(); l < part.toLayer(); l++) {
+            int layer = l;
+            blocks.add(frozen.component("block-" + l, () -> arch.blocks(this, config, layer, layer + 1).get(0)));
+        }
         fusedName = null;
         fusedValues = null;
         Norm finalNorm = null;
         NDArray lmHead = null;
         if (part.head()) {
-            finalNorm = arch.finalNorm(this, config);
-            lmHead = config.tieWordEmbeddings() ? tokenEmbedding : tensor(arch.lmHeadName(), config.vocabSize(), d);
+            finalNorm = frozen.component("final-norm", () -> arch.finalNorm(this, config));
+            lmHead = config.tieWordEmbeddings() ? tokenEmbedding
+                    : frozen.component("lm-head", () -> tensor(arch.lmHeadName(), config.vocabSize(), d));
         }
         if (part.equals(ModelPart.whole(config))) {
             checkAllUsed();
         }
-        return new DecoderModel(config, part, manager, part.embeddings() ? tokenEmbedding : null,
-                positionEmbedding, blocks, finalNorm, lmHead, Map.copyOf(projections));
+        Map<String, Linear> partProjections = new HashMap<>();
+        for (Map.Entry<String, Linear> e : projections.entrySet()) {
+            int layer = e.getValue().layer();
+            if (layer >= part.fromLayer() && layer < part.toLayer()) {
+                partProjections.put(e.getKey(), e.getValue());
+            }
+        }
+        return new DecoderModel(config, part, frozen, parent.newSubManager(), part.embeddings() ? tokenEmbedding : null,
+                positionEmbedding, blocks, finalNorm, lmHead, Map.copyOf(partProjections));
     }
 
     /** Tensors real checkpoints carry beside the weights: the architecture's buffers, and a tied LM head saved next to the embedding it equals. */
@@ -118,6 +145,11 @@ public final class ModelLoader implements ModelWeights {
     @Override
     public NDManager manager() {
         return manager;
+    }
+
+    @Override
+    public <T> T shared(String name, Supplier<T> make) {
+        return frozen.component("arch-" + name, make);
     }
 
     private float[] fused(Projection p) {

@@ -61,10 +61,51 @@ public final class ModelSource {
         return dir == null ? BuiltinModels.tinyGpt2Weights() : HfCheckpoint.open(dir);
     }
 
+    /**
+     * Part {@code part} of the model on {@code parent}'s device: a view of this JVM's one copy of
+     * the model's frozen weights on that device, which loads the tensors the part needs and no
+     * earlier part read. Closing the model releases its hold on them.
+     */
     public DecoderModel load(ModelPart part, NDManager parent) {
-        try (WeightSource w = openWeights()) {
-            return ModelLoader.load(w, config, part, parent);
+        return load(part, parent, FrozenWeights.acquire(fingerprint(), parent.getDevice()));
+    }
+
+    /** Part {@code part} with frozen weights of its own, which it may change (merging adapters). */
+    public DecoderModel loadPrivate(ModelPart part, NDManager parent) {
+        return load(part, parent, FrozenWeights.privateCopy(parent.getDevice()));
+    }
+
+    private DecoderModel load(ModelPart part, NDManager parent, FrozenWeights frozen) {
+        WeightSource w;
+        try {
+            w = openWeights();
+        } catch (RuntimeException e) {
+            frozen.release();
+            throw e;
         }
+        try (w) {
+            return ModelLoader.load(w, config, part, frozen, parent);
+        }
+    }
+
+    /**
+     * What identifies the weights this source holds: the spec, and for a directory its files'
+     * names, sizes and modification times (a model rewritten in place is another model).
+     */
+    private String fingerprint() {
+        if (dir == null) {
+            return spec;
+        }
+        StringBuilder b = new StringBuilder(dir.toAbsolutePath().normalize().toString());
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                b.append('|').append(f.getFileName()).append(':').append(Files.size(f)).append(':')
+                        .append(Files.getLastModifiedTime(f).toMillis());
+            }
+        } catch (java.io.IOException e) {
+            throw new ModelLoadException(spec + ": cannot list the model directory: " + e.getMessage());
+        }
+        return b.toString();
     }
 
     public DecoderModel loadWhole(NDManager parent) {

@@ -85,7 +85,7 @@ class LoraNumericsTest {
         LoraSpec spec = fixture.equals("tiny-gpt2") ? GPT2_TARGETS : ALL_TARGETS;
         int[] ids = LoraTestSupport.sequences(Math.min(512, source.config().vocabSize()), 1, 11).get(0).inputIds();
         try (NDManager root = NDManager.newBaseManager();
-             DecoderModel model = source.loadWhole(root);
+             DecoderModel model = source.loadPrivate(ModelPart.whole(source.config()), root);
              LoraAdapters lora = LoraAdapters.init(root, source.config(), spec, 0, source.config().numLayers(), 2)) {
             LoraTestSupport.randomize(lora, 9, 0.05);
             float[][] base = ModelTestSupport.logits(model, null, ids);

@@ -141,19 +141,15 @@ abstract class GemmaArchitecture extends LlamaStyleArchitecture {
     public List<DecoderBlock> blocks(ModelWeights w, ModelConfig c, int from, int to) {
         Settings s = settings(c);
         List<DecoderBlock> out = new ArrayList<>();
-        Rope global = null;
-        Rope local = null;
         double scale = 1 / Math.sqrt(s.queryPreAttnScalar());
         for (int l = from; l < to; l++) {
             String p = "model.layers." + l + ".";
             int window = c.slidingWindows().get(l);
             Rope rope;
             if (window > 0 && s.localRope() != null) {
-                local = local != null ? local : new Rope(w.manager(), c.headDim(), c.maxPositions(), s.localRope());
-                rope = local;
+                rope = w.shared("rope-local", () -> new Rope(w.manager(), c.headDim(), c.maxPositions(), s.localRope()));
             } else {
-                global = global != null ? global : new Rope(w.manager(), c.headDim(), c.maxPositions(), c.rope());
-                rope = global;
+                rope = w.shared("rope", () -> new Rope(w.manager(), c.headDim(), c.maxPositions(), c.rope()));
             }
             Norm qNorm = qkNorm() ? norm(w, p + "self_attn.q_norm", c.headDim(), c) : null;
             Norm kNorm = qkNorm() ? norm(w, p + "self_attn.k_norm", c.headDim(), c) : null;

@@ -208,7 +208,7 @@ abstract class LlamaStyleArchitecture implements Architecture {
     @Override
     public List<DecoderBlock> blocks(ModelWeights w, ModelConfig c, int from, int to) {
         List<DecoderBlock> out = new ArrayList<>();
-        Rope rope = from == to ? null : new Rope(w.manager(), c.headDim(), c.maxPositions(), c.rope());
+        Rope rope = from == to ? null : w.shared("rope", () -> new Rope(w.manager(), c.headDim(), c.maxPositions(), c.rope()));
         for (int l = from; l < to; l++) {
             String p = "model.layers." + l + ".";
             Norm qNorm = qkNorm() ? headNorm(w, c, p + "self_attn.q_norm") : null;

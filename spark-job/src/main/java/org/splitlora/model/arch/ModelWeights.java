@@ -19,4 +19,10 @@ public interface ModelWeights {
 
     /** Owns the model's frozen arrays (for tables an architecture computes, e.g. RoPE). */
     NDManager manager();
+
+    /**
+     * A frozen object every block of the model uses (a RoPE table), made once per copy of the
+     * weights by {@code make}: blocks are built one at a time, for whichever part asks first.
+     */
+    <T> T shared(String name, java.util.function.Supplier<T> make);
 }
