@@ -63,7 +63,7 @@ final class JsonlPairs {
 
     /** The first {@code max} rows (0 = all) as training encodes them, ids 0, 1, 2, ... */
     List<TokenizedExample> examples(TextTokenizer tokenizer, int maxLength, int max) {
-        ExampleEncoder encoder = new ExampleEncoder(tokenizer, maxLength, OverlongPolicy.TRUNCATE, BadRowPolicy.FAIL);
+        ExampleEncoder encoder = new ExampleEncoder(tokenizer, maxLength, OverlongPolicy.TRUNCATE, BadRowPolicy.FAIL, null);
         List<TokenizedExample> out = new ArrayList<>();
         for (SourceRow r : rows) {
             if (max > 0 && out.size() >= max) {

@@ -2,6 +2,9 @@ package org.splitlora.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
@@ -19,6 +22,7 @@ import org.splitlora.datasets.source.TextMode;
 import org.splitlora.model.ModelSource;
 import org.splitlora.report.progress.Progress;
 import org.splitlora.report.progress.SparkTaskProgress;
+import org.splitlora.datasets.chat.ChatTemplate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -115,6 +119,13 @@ final class PrepareCommand implements Callable<Integer> {
                     + "(roles: prompt, completion, instruction, input, output, messages, text).")
     Map<String, String> fields;
 
+    @Option(names = "--chat-template", paramLabel = "model|none|FILE",
+            description = "JSONL chat rows (messages): model renders them with the tokenizer model's chat_template "
+                    + "(chat_template.jinja or tokenizer_config.json, as HF's apply_chat_template; loss on every assistant "
+                    + "turn), FILE with that Jinja file, none as 'role: content' lines with the loss on the last assistant "
+                    + "message (default: model when the model has a template, else none).")
+    String chatTemplate;
+
     @Option(names = "--text-mode", defaultValue = "lines", paramLabel = "lines|packed",
             description = "text: one example a line, or lines packed into --max-length blocks (default: ${DEFAULT-VALUE}).")
     TextMode textMode;
@@ -151,6 +162,7 @@ final class PrepareCommand implements Callable<Integer> {
                 .validFraction(fraction)
                 .overwrite(overwrite)
                 .parallelism(parallelism)
+                .chatTemplate(format == SourceFormat.JSONL ? chatTemplate(ModelSource.of(tokenizer)) : null)
                 .build();
         var tokenizerSpec = ModelSource.of(tokenizer).tokenizerSpec();
         PrintWriter stdout = spec.commandLine().getOut();
@@ -166,5 +178,25 @@ final class PrepareCommand implements Callable<Integer> {
                     r.out(), r.recordsRead(), r.seconds(), r.recordsPerSecond(), r.manifest().contentHash.substring(0, 16));
         }
         return 0;
+    }
+
+    private ChatTemplate chatTemplate(ModelSource model) {
+        Path dir = model.directory();
+        if (chatTemplate == null || chatTemplate.equals("model")) {
+            Optional<ChatTemplate> own = dir == null ? Optional.empty() : ChatTemplate.fromModelDir(dir);
+            if (own.isEmpty() && chatTemplate != null) {
+                throw new IllegalArgumentException("--chat-template model: " + model.spec()
+                        + " has no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json)");
+            }
+            return own.orElse(null);
+        }
+        if (chatTemplate.equals("none")) {
+            return null;
+        }
+        Path file = Path.of(chatTemplate);
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("--chat-template: no such file " + file + " (expected model, none or a Jinja file)");
+        }
+        return ChatTemplate.fromFile(file, dir);
     }
 }

@@ -19,6 +19,16 @@ import org.apache.spark.SparkException;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.sql.SparkSession;
+import org.splitlora.datasets.TokenizedExample;
+import org.splitlora.datasets.chat.ChatMessage;
+import org.splitlora.datasets.chat.ChatTemplate;
+import org.splitlora.datasets.format.ChatFormat;
+import org.splitlora.datasets.parquet.ShardSchema;
+import org.splitlora.datasets.prepare.Manifest;
+import org.splitlora.datasets.tokenize.Gpt2BpeTokenizer;
 import org.splitlora.datasets.synthetic.SyntheticE2E;
 import org.splitlora.testutil.Fixtures;
 
@@ -136,9 +146,43 @@ class PrepareCliTest {
         assertEquals(0, r.code());
         for (String option : List.of("--input", "--format", "--tokenizer", "--clients", "--partition", "--alpha",
                 "--label-field", "--min-examples", "--valid-input", "--valid-fraction", "--test-input", "--max-length",
-                "--overlong", "--on-bad-row", "--jsonl-style", "--field", "--text-mode", "--out", "--overwrite")) {
+                "--overlong", "--on-bad-row", "--jsonl-style", "--field", "--chat-template", "--text-mode", "--out", "--overwrite")) {
             assertTrue(r.out().contains(option), option);
         }
+    }
+
+    @Test
+    void chatRowsTakeTheChatTemplateAndTheManifestNamesIt() throws Exception {
+        Path in = tmp.resolve("chat.jsonl");
+        Files.writeString(in, String.join("\n",
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello.\"},"
+                        + " {\"role\": \"user\", \"content\": \"Bye\"}, {\"role\": \"assistant\", \"content\": \"Bye!\"}]}",
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"2+2?\"}, {\"role\": \"assistant\", \"content\": \"4\"}]}", ""));
+        Path template = Files.writeString(tmp.resolve("chatml.jinja"),
+                "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}"
+                        + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
+        Path out = tmp.resolve("chat-out");
+        CliRun r = CliRun.of("prepare", "--input", in.toString(), "--format", "jsonl", "--tokenizer", "builtin:tiny-gpt2",
+                "--clients", "1", "--valid-fraction", "0", "--chat-template", template.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        Manifest m = Manifest.read(FileSystem.getLocal(new Configuration()), new org.apache.hadoop.fs.Path(out.toString()));
+        ChatTemplate t = ChatTemplate.fromFile(template, null);
+        assertEquals(t.sha256(), m.chatTemplate.sha256);
+        // both turns of the first row are targets, each with its end marker, as ChatFormat encodes them
+        TokenizedExample expected = ChatFormat.encode(new Gpt2BpeTokenizer(), t, 0, List.of(
+                new ChatMessage("user", "Hi"), new ChatMessage("assistant", "Hello."),
+                new ChatMessage("user", "Bye"), new ChatMessage("assistant", "Bye!")));
+        SparkSession spark = SparkSession.builder().master("local[1]").appName("prepare chat test").getOrCreate();
+        TokenizedExample first = ShardSchema.example(spark.read().parquet(out.resolve("train").toString())
+                .orderBy(ShardSchema.EXAMPLE_ID).collectAsList().get(0));
+        assertArrayEquals(expected.inputIds(), first.inputIds());
+        assertArrayEquals(expected.lossMask(), first.lossMask());
+        assertTrue(expected.targetCount() > 4, "two assistant turns");
+
+        CliRun noTemplate = CliRun.of("prepare", "--input", in.toString(), "--format", "jsonl", "--tokenizer",
+                "builtin:tiny-gpt2", "--clients", "1", "--chat-template", "model", "--out", tmp.resolve("x").toString());
+        assertEquals(1, noTemplate.code(), noTemplate.err());
+        assertTrue(noTemplate.err().contains("--chat-template model: builtin:tiny-gpt2 has no chat template"), noTemplate.err());
     }
 
     /**

@@ -2,14 +2,17 @@ package org.splitlora.datasets.encode;
 
 import java.util.Arrays;
 import org.splitlora.datasets.TokenizedExample;
+import org.splitlora.datasets.chat.ChatTemplate;
+import org.splitlora.datasets.format.ChatFormat;
 import org.splitlora.datasets.format.PromptCompletionFormat;
 import org.splitlora.datasets.source.RawExample;
 import org.splitlora.datasets.source.SourceRow;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 
 /**
- * Tokenizes source rows one at a time: prompt/completion pairs in the recipe layout (loss on the
- * completion and EOS only), plain text with every token a target and EOS appended. Rows longer
+ * Tokenizes source rows one at a time: chat transcripts in the model's chat template (loss on the
+ * assistant turns), prompt/completion pairs in the recipe layout (loss on the completion and EOS
+ * only), plain text with every token a target and EOS appended. Rows longer
  * than {@code maxLength} are truncated, skipped or fatal as the policy says; unreadable rows are
  * counted, or fatal under {@link BadRowPolicy#FAIL}.
  */
@@ -19,12 +22,16 @@ public final class ExampleEncoder {
     private final int maxLength;
     private final OverlongPolicy overlong;
     private final BadRowPolicy badRows;
+    private final ChatTemplate chatTemplate;
 
-    public ExampleEncoder(TextTokenizer tokenizer, int maxLength, OverlongPolicy overlong, BadRowPolicy badRows) {
+    /** {@code chatTemplate}: renders chat rows (null: the plain {@code role: content} layout). */
+    public ExampleEncoder(
+            TextTokenizer tokenizer, int maxLength, OverlongPolicy overlong, BadRowPolicy badRows, ChatTemplate chatTemplate) {
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
         this.overlong = overlong;
         this.badRows = badRows;
+        this.chatTemplate = chatTemplate;
     }
 
     public EncodedRow encode(long exampleId, SourceRow row) {
@@ -35,7 +42,15 @@ public final class ExampleEncoder {
         RawExample ex = row.example();
         int[] ids;
         byte[] mask;
-        if (ex.isPlainText()) {
+        if (ex.messages() != null && chatTemplate != null) {
+            try {
+                TokenizedExample t = ChatFormat.encode(tokenizer, chatTemplate, exampleId, ex.messages());
+                ids = t.inputIds();
+                mask = t.lossMask();
+            } catch (IllegalArgumentException e) {
+                return EncodedRow.problem(exampleId, row.fileIndex(), row.line(), e.getMessage(), badRows == BadRowPolicy.FAIL);
+            }
+        } else if (ex.isPlainText()) {
             ids = withEos(tokenizer.encode(ex.completion(), true));
             mask = new byte[ids.length];
             Arrays.fill(mask, (byte) 1);

@@ -99,6 +99,11 @@ public final class DatasetPreparer {
         List<Role> roles = new ArrayList<>();
         try {
             m.tokenizer = describe(tokenizerSpec);
+            if (o.chatTemplate() != null) {
+                m.chatTemplate = new Manifest.ChatTemplateInfo();
+                m.chatTemplate.name = o.chatTemplate().name();
+                m.chatTemplate.sha256 = o.chatTemplate().sha256();
+            }
             Role train = encode("train", m.source.train, o, tokenizerSpec, 0, parallelism, m);
             roles.add(train);
             long nextId = train.stats.isEmpty() ? 0 : train.stats.get(train.stats.size() - 1).id() + 1;
@@ -258,7 +263,7 @@ public final class DatasetPreparer {
     private Role encode(String role, List<String> files, PrepareOptions o, TokenizerSpec tok, long idOffset,
             int parallelism, Manifest m) {
         SourceEncoding.Encoded e = SourceEncoding.encode(jsc, files, o.source(), tok, o.maxLength(), o.overlong(),
-                o.badRows(), idOffset, parallelism);
+                o.badRows(), o.chatTemplate(), idOffset, parallelism);
         RowSummary summary = e.rows().mapPartitions(it -> List.of(RowSummary.of(it)).iterator())
                 .reduce(RowSummary::merge);
         e.releaseParsed();

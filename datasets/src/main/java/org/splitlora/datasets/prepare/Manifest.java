@@ -35,6 +35,8 @@ public final class Manifest {
     public int formatVersion = FORMAT_VERSION;
     public Source source;
     public Tokenizer tokenizer;
+    /** The chat template chat rows were rendered with; null: none (the plain role: content layout). */
+    public ChatTemplateInfo chatTemplate;
     public int maxLength;
     public String overlong;
     public String badRows;
@@ -66,6 +68,11 @@ public final class Manifest {
         public int vocabSize;
         public int bosTokenId;
         public int eosTokenId;
+    }
+
+    public static final class ChatTemplateInfo {
+        public String name;
+        public String sha256;
     }
 
     public static final class PartitionInfo {

@@ -1,5 +1,6 @@
 package org.splitlora.datasets.prepare;
 
+import org.splitlora.datasets.chat.ChatTemplate;
 import org.splitlora.datasets.encode.BadRowPolicy;
 import org.splitlora.datasets.encode.OverlongPolicy;
 import org.splitlora.datasets.partition.PartitionSpec;
@@ -14,6 +15,7 @@ import org.splitlora.datasets.source.SourceOptions;
  *     {@code validFraction} of the training source
  * @param testInput test source, or null
  * @param parallelism tokenization partitions; 0 = Spark's default parallelism
+ * @param chatTemplate renders chat rows; null: the plain {@code role: content} layout
  */
 public record PrepareOptions(
         String input,
@@ -27,7 +29,8 @@ public record PrepareOptions(
         double validFraction,
         String out,
         boolean overwrite,
-        int parallelism) {
+        int parallelism,
+        ChatTemplate chatTemplate) {
 
     public PrepareOptions {
         if (input == null || input.isBlank()) {
@@ -73,6 +76,7 @@ public record PrepareOptions(
         private double validFraction;
         private boolean overwrite;
         private int parallelism;
+        private ChatTemplate chatTemplate;
 
         private Builder(String input, SourceOptions source, PartitionSpec partition, String out) {
             this.input = input;
@@ -121,9 +125,14 @@ public record PrepareOptions(
             return this;
         }
 
+        public Builder chatTemplate(ChatTemplate v) {
+            chatTemplate = v;
+            return this;
+        }
+
         public PrepareOptions build() {
             return new PrepareOptions(input, validInput, testInput, source, maxLength, overlong, badRows, partition,
-                    validFraction, out, overwrite, parallelism);
+                    validFraction, out, overwrite, parallelism, chatTemplate);
         }
     }
 }

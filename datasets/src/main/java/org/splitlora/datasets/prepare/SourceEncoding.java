@@ -19,6 +19,7 @@ import org.apache.spark.util.LongAccumulator;
 import org.apache.spark.util.SerializableConfiguration;
 import org.splitlora.datasets.encode.BadRowPolicy;
 import org.splitlora.datasets.encode.EncodedRow;
+import org.splitlora.datasets.chat.ChatTemplate;
 import org.splitlora.datasets.encode.ExampleEncoder;
 import org.splitlora.datasets.encode.OverlongPolicy;
 import org.splitlora.datasets.encode.TextPacker;
@@ -68,7 +69,8 @@ final class SourceEncoding {
 
     static Encoded encode(
             JavaSparkContext jsc, List<String> files, SourceOptions source, TokenizerSpec tokenizer,
-            int maxLength, OverlongPolicy overlong, BadRowPolicy badRows, long idOffset, int parallelism) {
+            int maxLength, OverlongPolicy overlong, BadRowPolicy badRows, ChatTemplate chatTemplate, long idOffset,
+            int parallelism) {
         Broadcast<SerializableConfiguration> conf =
                 jsc.broadcast(new SerializableConfiguration(jsc.hadoopConfiguration()));
         List<Integer> indices = new ArrayList<>();
@@ -88,7 +90,7 @@ final class SourceEncoding {
             parsed.persist(StorageLevel.MEMORY_AND_DISK()); // zipWithIndex reads it twice
             rows = parsed.zipWithIndex()
                     .repartition(parallelism)
-                    .mapPartitions(it -> encode(it, tokenizer, maxLength, overlong, badRows, idOffset));
+                    .mapPartitions(it -> encode(it, tokenizer, maxLength, overlong, badRows, chatTemplate, idOffset));
         }
         rows.persist(StorageLevel.MEMORY_AND_DISK());
         return new Encoded(parsed, rows, dropped);
@@ -108,10 +110,10 @@ final class SourceEncoding {
 
     private static Iterator<EncodedRow> encode(
             Iterator<Tuple2<SourceRow, Long>> rows, TokenizerSpec spec, int maxLength, OverlongPolicy overlong,
-            BadRowPolicy badRows, long idOffset) {
+            BadRowPolicy badRows, ChatTemplate chatTemplate, long idOffset) {
         TextTokenizer tokenizer = spec.create();
         closeWithTask(tokenizer);
-        ExampleEncoder encoder = new ExampleEncoder(tokenizer, maxLength, overlong, badRows);
+        ExampleEncoder encoder = new ExampleEncoder(tokenizer, maxLength, overlong, badRows, chatTemplate);
         return new Iterator<>() {
             @Override
             public boolean hasNext() {

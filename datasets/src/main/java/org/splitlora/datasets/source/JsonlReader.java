@@ -5,14 +5,17 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import java.io.BufferedReader;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import org.splitlora.datasets.chat.ChatMessage;
 
 /**
  * JSON Lines: one object per line, read in the configured {@link JsonlStyle} with the configured
- * field names. Chat transcripts are rendered as {@code role: content} lines ending in
- * {@code assistant:}; the completion is the last assistant message. Alpaca rows use the Alpaca
- * prompt template.
+ * field names. Chat transcripts keep their messages for the model's chat template; without one
+ * they are rendered as {@code role: content} lines ending in {@code assistant:}, the completion
+ * being the last assistant message. Alpaca rows use the Alpaca prompt template.
  */
 final class JsonlReader implements RecordReader {
 
@@ -109,17 +112,21 @@ final class JsonlReader implements RecordReader {
         if (last < 0) {
             throw new IllegalArgumentException("field '" + name + "' has no assistant message");
         }
+        List<ChatMessage> messages = new ArrayList<>();
+        for (int i = 0; i < m.getAsJsonArray().size(); i++) {
+            JsonObject msg = m.getAsJsonArray().get(i).getAsJsonObject();
+            messages.add(new ChatMessage(msg.get("role").getAsString(), content(msg, name, i)));
+        }
         StringBuilder prompt = new StringBuilder();
         for (int i = 0; i < last; i++) {
-            JsonObject msg = m.getAsJsonArray().get(i).getAsJsonObject();
-            prompt.append(msg.get("role").getAsString()).append(": ").append(content(msg, name, i)).append('\n');
+            prompt.append(messages.get(i).role()).append(": ").append(messages.get(i).content()).append('\n');
         }
         prompt.append("assistant:");
-        String completion = content(m.getAsJsonArray().get(last).getAsJsonObject(), name, last);
+        String completion = messages.get(last).content();
         if (completion.isBlank()) {
             throw new IllegalArgumentException("field '" + name + "': the last assistant message is empty");
         }
-        return new RawExample(prompt.toString(), completion, label);
+        return new RawExample(prompt.toString(), completion, label, messages);
     }
 
     private static String role(JsonElement msg, String field, int i) {

@@ -10,7 +10,10 @@ public enum JsonlStyle {
     PROMPT_COMPLETION,
     /** {@code instruction}, optional {@code input}, {@code output}, in the Alpaca prompt template. */
     ALPACA,
-    /** {@code messages}: a list of {role, content}; the last assistant message is the completion. */
+    /**
+     * {@code messages}: a list of {role, content}, rendered by the model's chat template with the
+     * loss on every assistant turn; without a template, the last assistant message is the completion.
+     */
     CHAT,
     /** {@code text}: language modelling, every token a target. */
     TEXT;

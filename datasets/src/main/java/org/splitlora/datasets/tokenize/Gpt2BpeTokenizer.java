@@ -22,6 +22,36 @@ public final class Gpt2BpeTokenizer implements TextTokenizer {
     }
 
     @Override
+    public TokenSpans encodeWithSpans(String text) {
+        int[] ids = encode(text, false);
+        // byte-level BPE: each token is a run of the text's UTF-8 bytes, in order
+        byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int[] utf16AtByte = new int[utf8.length + 1];
+        int b = 0;
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
+            int n = new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            for (int k = 0; k < n; k++) {
+                utf16AtByte[b + k] = i;
+            }
+            b += n;
+            i += Character.charCount(cp);
+        }
+        utf16AtByte[utf8.length] = text.length();
+        int[] starts = new int[ids.length];
+        int[] ends = new int[ids.length];
+        int pos = 0;
+        for (int t = 0; t < ids.length; t++) {
+            IntArrayList one = new IntArrayList(1);
+            one.add(ids[t]);
+            starts[t] = utf16AtByte[pos];
+            pos += ENCODING.decodeBytes(one).length;
+            ends[t] = utf16AtByte[pos];
+        }
+        return new TokenSpans(ids, starts, ends);
+    }
+
+    @Override
     public String decode(int[] ids) {
         IntArrayList list = new IntArrayList(ids.length);
         for (int id : ids) {

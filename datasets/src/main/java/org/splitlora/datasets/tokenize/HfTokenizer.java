@@ -110,6 +110,35 @@ public final class HfTokenizer implements TextTokenizer {
     }
 
     @Override
+    public TokenSpans encodeWithSpans(String text) {
+        ai.djl.huggingface.tokenizers.Encoding e = tokenizer.encode(text, false, false);
+        long[] ids = e.getIds();
+        ai.djl.huggingface.tokenizers.jni.CharSpan[] spans = e.getCharTokenSpans();
+        int[] out = new int[ids.length];
+        int[] starts = new int[ids.length];
+        int[] ends = new int[ids.length];
+        // the Rust tokenizer counts Unicode scalar values; Java strings count UTF-16 units
+        int[] utf16At = utf16Index(text);
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = Math.toIntExact(ids[i]);
+            starts[i] = utf16At[Math.min(spans[i].getStart(), utf16At.length - 1)];
+            ends[i] = utf16At[Math.min(spans[i].getEnd(), utf16At.length - 1)];
+        }
+        return new TokenSpans(out, starts, ends);
+    }
+
+    /** UTF-16 index of each code point index of {@code text}, and of its end. */
+    private static int[] utf16Index(String text) {
+        int[] at = new int[text.codePointCount(0, text.length()) + 1];
+        int cp = 0;
+        for (int i = 0; i < text.length(); i += Character.charCount(text.codePointAt(i))) {
+            at[cp++] = i;
+        }
+        at[cp] = text.length();
+        return at;
+    }
+
+    @Override
     public String decode(int[] ids) {
         long[] l = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {

@@ -6,6 +6,13 @@ public interface TextTokenizer extends AutoCloseable {
     /** Encodes text; {@code addSpecialTokens} adds what the tokenizer's post-processor adds (e.g. BOS). */
     int[] encode(String text, boolean addSpecialTokens);
 
+    /**
+     * Encodes text without adding special tokens (special-token text in it, e.g. a chat template's
+     * {@code <|im_start|>}, becomes the special token where the tokenizer knows it) and says where
+     * each token lies in the text.
+     */
+    TokenSpans encodeWithSpans(String text);
+
     /** Decodes ids, leaving out special tokens (BOS, EOS, padding). */
     String decode(int[] ids);
 
