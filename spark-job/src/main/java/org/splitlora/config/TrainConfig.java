@@ -58,7 +58,7 @@ public record TrainConfig(
     public enum DataVerify { HASH, SIZE }
 
     public record Train(int batchSize, int microBatchSize, double labelSmoothing, int localSteps, int rounds, int epochs,
-                        int evalEvery, CentralBatches centralBatches) {}
+                        int evalEvery, CentralBatches centralBatches, boolean gradientCheckpointing) {}
 
     /** Where {@code central} draws a step's examples from (see train.centralBatches). */
     public enum CentralBatches { UNION, PER_CLIENT }
@@ -282,7 +282,8 @@ public record TrainConfig(
         int epochs = k.atLeast("train.epochs", 0);
         k.check(rounds > 0 || epochs > 0, "train.rounds", "train.rounds or train.epochs must be >= 1");
         Train train = new Train(batch, micro, smoothing, k.atLeast("train.localSteps", 1), rounds, epochs,
-                k.atLeast("train.evalEvery", 0), k.choice("train.centralBatches", CentralBatches.class));
+                k.atLeast("train.evalEvery", 0), k.choice("train.centralBatches", CentralBatches.class),
+                c.getBoolean("train.gradientCheckpointing"));
 
         double fraction = c.getDouble("federation.clientFraction");
         k.check(fraction > 0 && fraction <= 1, "federation.clientFraction", "must be in (0, 1], got " + fraction);

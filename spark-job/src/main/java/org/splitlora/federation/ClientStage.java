@@ -159,7 +159,7 @@ public final class ClientStage {
         }
         return new RoundPlan(runId, cfg.model(), layers, starts, speeds, cfg.optimizer(), cfg.federation().clientOptimizer(),
                 cfg.train().batchSize(),
-                cfg.train().microBatchSize(), cfg.train().labelSmoothing(), cfg.seed(), round, firstStep,
+                cfg.train().microBatchSize(), cfg.train().labelSmoothing(), cfg.train().gradientCheckpointing(), cfg.seed(), round, firstStep,
                 cfg.train().localSteps(), totalSteps, Map.copyOf(optimizerStates), Map.copyOf(batchesDone), endpoint);
     }
 

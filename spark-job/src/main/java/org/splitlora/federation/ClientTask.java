@@ -87,10 +87,10 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
                     p.server().secret(), p.server().trustedCertPem(), p.server().maxMessageBytes(), p.server().timeout());
             try {
                 BatchStep step = link == null
-                        ? new LocalBatchStep(model, lora, p.microBatchSize(), p.labelSmoothing(), seed)
+                        ? new LocalBatchStep(model, lora, p.microBatchSize(), p.labelSmoothing(), seed, p.gradientCheckpointing())
                         : new SplitBatchStep(model, lora, p.microBatchSize(), seed, link, new SplitBatchStep.Route(
                                 p.runId(), client, p.round(), attempt, p.server().dtype(), p.server().privacy()),
-                                p.speeds().getOrDefault(client, SimulatedSpeed.FULL));
+                                p.speeds().getOrDefault(client, SimulatedSpeed.FULL), p.gradientCheckpointing());
                 BatchStep.StepLoss sum = steps.run(step, opt, p.firstStep(), p.localSteps(), p.totalSteps(),
                         s -> FaultInjection.check(p.round(), client, s, attempt));
                 double seconds = (System.nanoTime() - t0) / 1e9;

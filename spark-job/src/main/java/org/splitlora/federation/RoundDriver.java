@@ -99,7 +99,8 @@ public final class RoundDriver implements AutoCloseable {
         if (scheme.usesSplitServer()) {
             serverRoot = NDManager.newBaseManager(serverDevice(cfg.split().serverDevice()));
             ServerSegment segment = new ServerSegment(source.load(ModelPart.server(config, cfg.splitft().minCut()), serverRoot),
-                    cfg.split().serverVersion(), cfg.lora(), cfg::loraAtCut, unitStepping(), totalSteps, cfg.train().labelSmoothing());
+                    cfg.split().serverVersion(), cfg.lora(), cfg::loraAtCut, unitStepping(), totalSteps, cfg.train().labelSmoothing(),
+                    cfg.train().gradientCheckpointing());
             TrainConfig.Split s = cfg.split();
             String secret = newSecret();
             SplitAddress address = SplitAddress.of(s.bind(), s.advertiseHost(), spark.sparkContext().isLocal(),

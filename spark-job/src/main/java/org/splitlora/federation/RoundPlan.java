@@ -29,6 +29,7 @@ public record RoundPlan(
         int batchSize,
         int microBatchSize,
         double labelSmoothing,
+        boolean gradientCheckpointing,
         long seed,
         int round,
         int firstStep,

@@ -91,7 +91,7 @@ public final class DecoderModel implements AutoCloseable {
                     + "[" + part.fromLayer() + ", " + part.toLayer() + ")");
         }
         for (int l = from; l < to; l++) {
-            h = blocks.get(l - part.fromLayer()).forward(h, ctx);
+            h = ctx.runBlock(blocks.get(l - part.fromLayer()), h);
         }
         return h;
     }

@@ -5,8 +5,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -37,10 +35,12 @@ final class SegmentCompute {
 
     private final DecoderModel model;
     private final double labelSmoothing;
+    private final boolean checkpointing;
 
-    SegmentCompute(DecoderModel model, double labelSmoothing) {
+    SegmentCompute(DecoderModel model, double labelSmoothing, boolean checkpointing) {
         this.model = model;
         this.labelSmoothing = labelSmoothing;
+        this.checkpointing = checkpointing;
     }
 
     private int layers() {
@@ -109,7 +109,7 @@ final class SegmentCompute {
         // names the adapters where they depend on the client: then the pass holds one client
         int client = group.get(0).clientId();
         try (Torch.GradScope ignored = Torch.gradMode(true);
-             ForwardContext ctx = new ForwardContext(model.manager(), null, true, groupSeed(group))) {
+             ForwardContext ctx = new ForwardContext(model.manager(), null, groupSeed(group), checkpointing)) {
             NDManager m = ctx.manager();
             NDArray[] leaves = new NDArray[group.size()];
             int[] firstRow = new int[group.size()];
@@ -153,7 +153,7 @@ final class SegmentCompute {
                 losses[i] = parts.get(i).getFloat();
             }
             long t1 = System.nanoTime();
-            JniUtils.backward((PtNDArray) total, (PtNDArray) m.ones(total.getShape()), false, false);
+            ctx.backward(total, m.ones(total.getShape()));
             List<ServerSegment.Outcome> outcomes = new ArrayList<>(group.size());
             for (int i = 0; i < group.size(); i++) {
                 NDArray g = leaves[i].getGradient();

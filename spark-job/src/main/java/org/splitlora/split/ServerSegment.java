@@ -48,9 +48,10 @@ public final class ServerSegment implements AutoCloseable {
      * @param model the server part: blocks [smallest cut, L) and the head
      * @param base the adapters' targets and rank
      * @param specAtCut the ranks of a client at a cut ({@code lora.cutRank} on both sides of it)
+     * @param checkpointing recompute the server blocks in the backward (train.gradientCheckpointing)
      */
     public ServerSegment(DecoderModel model, ServerVersion version, LoraSpec base, IntFunction<LoraSpec> specAtCut,
-                         UnitStepping stepping, int totalSteps, double labelSmoothing) {
+                         UnitStepping stepping, int totalSteps, double labelSmoothing, boolean checkpointing) {
         if (!model.part().head() || model.part().toLayer() != model.config().numLayers()) {
             throw new IllegalArgumentException("a server segment runs the last blocks and the LM head");
         }
@@ -58,7 +59,7 @@ public final class ServerSegment implements AutoCloseable {
         this.totalSteps = totalSteps;
         this.units = new AdapterUnits(model, base, stepping);
         this.layout = AdapterLayout.of(version, units, base, specAtCut, model.config().numLayers());
-        this.compute = new SegmentCompute(model, labelSmoothing);
+        this.compute = new SegmentCompute(model, labelSmoothing, checkpointing);
     }
 
     /** The smallest cut this segment can serve: its first block. */

@@ -1,8 +1,6 @@
 package org.splitlora.split;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import java.util.List;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.model.DecoderModel;
@@ -33,10 +31,12 @@ public final class SplitBatchStep implements BatchStep {
     private final SplitClient client;
     private final Route route;
     private final SimulatedSpeed speed;
+    private final boolean checkpointing;
     private StepTimings timings = StepTimings.ZERO;
 
+    /** {@code checkpointing}: recompute the client blocks in the backward (train.gradientCheckpointing). */
     public SplitBatchStep(DecoderModel model, LoraAdapters lora, int microBatchSize, long seed, SplitClient client, Route route,
-                          SimulatedSpeed speed) {
+                          SimulatedSpeed speed, boolean checkpointing) {
         if (model.part().head()) {
             throw new IllegalArgumentException("a split client runs a segment without the LM head");
         }
@@ -47,6 +47,7 @@ public final class SplitBatchStep implements BatchStep {
         this.client = client;
         this.route = route;
         this.speed = speed;
+        this.checkpointing = checkpointing;
     }
 
     @Override
@@ -64,7 +65,7 @@ public final class SplitBatchStep implements BatchStep {
                 int from = micro * microBatchSize;
                 Batch mb = Batch.of(batch.subList(from, Math.min(batch.size(), from + microBatchSize)), pad, targets);
                 long dropoutSeed = Seeds.derive(seed, step, micro);
-                try (ForwardContext ctx = new ForwardContext(model.manager(), lora, true, dropoutSeed)) {
+                try (ForwardContext ctx = new ForwardContext(model.manager(), lora, dropoutSeed, checkpointing)) {
                     NDArray ids = mb.prepare(ctx);
                     NDArray h = model.runBlocks(model.embed(ids, ctx), ctx);
                     float[] act = h.toFloatArray();
@@ -80,7 +81,7 @@ public final class SplitBatchStep implements BatchStep {
                     StepReply reply = client.exchange(request);
                     long t2 = System.nanoTime();
                     NDArray grad = ctx.manager().create(reply.dtype().decode(reply.gradient(), act.length), h.getShape());
-                    JniUtils.backward((PtNDArray) h, (PtNDArray) grad, false, false);
+                    ctx.backward(h, grad);
                     speed.slowDown(t2);
                     loss += reply.loss();
                     timings = timings.plus(new StepTimings((t1 - t0) / 1e9, (System.nanoTime() - t2) / 1e9, (t2 - t1) / 1e9,

@@ -42,7 +42,8 @@ public final class CentralTrainer implements AutoCloseable {
 
     /** Global steps [firstStep, firstStep + count) of a schedule of {@code totalSteps}. */
     public Result run(int firstStep, int count, int totalSteps) {
-        BatchStep step = new LocalBatchStep(model, lora, options.microBatchSize(), options.labelSmoothing(), options.seed());
+        BatchStep step = new LocalBatchStep(model, lora, options.microBatchSize(), options.labelSmoothing(), options.seed(),
+                options.gradientCheckpointing());
         BatchStep.StepLoss sum = steps.run(step, optimizer, firstStep, count, totalSteps, s -> { });
         return new Result(sum, step.timings());
     }

@@ -1,8 +1,6 @@
 package org.splitlora.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import java.util.List;
 import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.model.DecoderModel;
@@ -23,14 +21,18 @@ public final class LocalBatchStep implements BatchStep {
     private final int microBatchSize;
     private final double labelSmoothing;
     private final long seed;
+    private final boolean checkpointing;
     private StepTimings timings = StepTimings.ZERO;
 
-    public LocalBatchStep(DecoderModel model, LoraAdapters lora, int microBatchSize, double labelSmoothing, long seed) {
+    /** {@code checkpointing}: recompute the blocks in the backward (train.gradientCheckpointing). */
+    public LocalBatchStep(DecoderModel model, LoraAdapters lora, int microBatchSize, double labelSmoothing, long seed,
+                          boolean checkpointing) {
         this.model = model;
         this.lora = lora;
         this.microBatchSize = microBatchSize;
         this.labelSmoothing = labelSmoothing;
         this.seed = seed;
+        this.checkpointing = checkpointing;
     }
 
     @Override
@@ -42,13 +44,13 @@ public final class LocalBatchStep implements BatchStep {
         try (Torch.GradScope ignored = Torch.gradMode(true)) {
             for (int i = 0, micro = 0; i < batch.size(); i += microBatchSize, micro++) {
                 Batch mb = Batch.of(batch.subList(i, Math.min(batch.size(), i + microBatchSize)), pad, targets);
-                try (ForwardContext ctx = new ForwardContext(model.manager(), lora, true, Seeds.derive(seed, step, micro))) {
+                try (ForwardContext ctx = new ForwardContext(model.manager(), lora, Seeds.derive(seed, step, micro), checkpointing)) {
                     long t0 = System.nanoTime();
                     NDArray ids = mb.prepare(ctx);
                     NDArray l = CausalLmLoss.compute(model, model.runBlocks(model.embed(ids, ctx), ctx), mb, labelSmoothing, ctx);
                     loss += l.getFloat();
                     long t1 = System.nanoTime();
-                    JniUtils.backward((PtNDArray) l, (PtNDArray) ctx.manager().ones(l.getShape()), false, false);
+                    ctx.backward(l, ctx.manager().ones(l.getShape()));
                     timings = timings.plus(new StepTimings((t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9, 0, 0, 0, 0));
                 }
                 tokens += mb.tokenCount();

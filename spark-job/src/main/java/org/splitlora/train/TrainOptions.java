@@ -2,9 +2,15 @@ package org.splitlora.train;
 
 /**
  * How CenLoRA steps: the global batch size (split into micro-batches whose gradients are
- * accumulated), the optimizer, label smoothing, and the seed of its data order and dropout masks.
+ * accumulated), the optimizer, label smoothing, the seed of its data order and dropout masks, and
+ * whether the blocks are recomputed in the backward (activation checkpointing).
  */
-public record TrainOptions(int batchSize, int microBatchSize, OptimizerConfig optimizer, double labelSmoothing, long seed) {
+public record TrainOptions(int batchSize, int microBatchSize, OptimizerConfig optimizer, double labelSmoothing, long seed,
+                           boolean gradientCheckpointing) {
+
+    public TrainOptions(int batchSize, int microBatchSize, OptimizerConfig optimizer, double labelSmoothing, long seed) {
+        this(batchSize, microBatchSize, optimizer, labelSmoothing, seed, false);
+    }
 
     public TrainOptions {
         if (batchSize < 1) throw new IllegalArgumentException("train.batchSize must be >= 1, got " + batchSize);

@@ -101,7 +101,7 @@ class NestedRankSgdTest {
         try (NDManager m = NDManager.newBaseManager();
              LoraAdapters lora = LoraAdapters.fromFloats(m, config, spec, 0, config.numLayers(), start);
              Sgd sgd = new Sgd(lora, 1)) {
-            new LocalBatchStep(model, lora, batch.size(), 0, 1).run(batch, 0);
+            new LocalBatchStep(model, lora, batch.size(), 0, 1, false).run(batch, 0);
             sgd.step(0, 1);
             return lora.toFloats();
         }

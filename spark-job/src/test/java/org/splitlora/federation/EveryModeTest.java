@@ -93,6 +93,35 @@ class EveryModeTest {
                 Files.readAllBytes(out.resolve("adapter/adapter_model.safetensors")), mode + ": the final adapter");
     }
 
+    /**
+     * Activation checkpointing recomputes the blocks of clients and server in the backward; the
+     * arithmetic is the plain run's, so losses and the final adapter are the same (three clients:
+     * v2's cross-client batched server pass, v1's per-client passes; rows joining at different
+     * cuts are in SplitExchangeTest, as splitft's adaptive policies move cuts by measured time).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"central", "fl", "sfl", "sfl-v1", "splitft"})
+    void checkpointedRunsEqualPlainRuns(String variant) throws IOException {
+        String mode = variant.equals("sfl-v1") ? "sfl" : variant;
+        List<String> extra = new ArrayList<>(List.of("lora.dropout=0.1"));
+        if (variant.equals("sfl-v1")) {
+            extra.add("split.serverVersion=v1");
+        }
+        List<JsonObject> plain = fit(run(mode, threeClients, 3, "plain-" + variant, extra.toArray(String[]::new)));
+        extra.add("train.gradientCheckpointing=true");
+        List<JsonObject> checkpointed = fit(run(mode, threeClients, 3, "ckpt-" + variant, extra.toArray(String[]::new)));
+        assertEquals(plain.size(), checkpointed.size());
+        for (int r = 0; r < plain.size(); r++) {
+            for (String key : List.of("train_loss", "val_loss")) {
+                assertEquals(plain.get(r).get(key).getAsDouble(), checkpointed.get(r).get(key).getAsDouble(), 1e-6,
+                        variant + " round " + (r + 1) + " " + key);
+            }
+        }
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("plain-" + variant).resolve("adapter/adapter_model.safetensors")),
+                Files.readAllBytes(tmp.resolve("ckpt-" + variant).resolve("adapter/adapter_model.safetensors")),
+                variant + ": the final adapter");
+    }
+
     /** A run of {@code mode}: 2 rounds of 2 local steps with {@code perRound} clients, evaluated every round. */
     private static List<String> run(String mode, Path data, int perRound, String name, String... more) {
         List<String> sets = new ArrayList<>(List.of("model=" + MODEL, "data.dir=\"" + data + "\"", "out=\"" + tmp.resolve(name) + "\"", "mode=" + mode,

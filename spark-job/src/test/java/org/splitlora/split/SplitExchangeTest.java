@@ -75,6 +75,7 @@ class SplitExchangeTest {
 
     @Test
     void rowsJoinTheBatchAtTheirCutAndClientsShareTheBlocksTheyAllRun() {
+        // ...and the batched pass checkpointed (blocks recomputed in the backward) gives the same
         int low = 1;
         int high = 2;
         Map<Integer, Integer> cuts = Map.of(0, low, 1, high, 2, high);
@@ -84,13 +85,22 @@ class SplitExchangeTest {
         for (IntFunction<LoraSpec> atCut : List.<IntFunction<LoraSpec>>of(cut -> spec, cut -> spec.atCut(cut, 2))) {
             try (NDManager root = NDManager.newBaseManager();
                  ServerSegment batched = segment(root, 1, spec, atCut);
-                 ServerSegment apart = segment(root, 1, spec, atCut)) {
+                 ServerSegment apart = segment(root, 1, spec, atCut);
+                 ServerSegment checkpointed = segment(root, 1, spec, atCut, true)) {
                 batched.startRound(cuts, init(root));
                 apart.startRound(cuts, init(root));
+                checkpointed.startRound(cuts, init(root));
                 List<SegmentInput> group = List.of(request(root, low, 0).segmentInput(), request(root, high, 1).segmentInput(),
                         request(root, high, 2).segmentInput());
                 for (int step = 0; step < 3; step++) {
                     List<ServerSegment.Outcome> together = batched.forwardBackward(group).outcomes();
+                    // the same batched pass with its blocks recomputed in the backward
+                    List<ServerSegment.Outcome> recomputed = checkpointed.forwardBackward(group).outcomes();
+                    for (int i = 0; i < group.size(); i++) {
+                        assertEquals(together.get(i).loss(), recomputed.get(i).loss(), 1e-6, "checkpointed, client " + i);
+                        assertArrayEquals(together.get(i).gradient(), recomputed.get(i).gradient(), 1e-6f,
+                                "checkpointed activation gradient, step " + step + ", client " + i);
+                    }
                     for (int i = 0; i < group.size(); i++) {
                         // one pass per client, accumulating on the same units
                         ServerSegment.Outcome alone = apart.forwardBackward(List.of(group.get(i))).outcomes().get(0);
@@ -100,10 +110,13 @@ class SplitExchangeTest {
                     }
                     batched.step(step);
                     apart.step(step);
+                    checkpointed.step(step);
                 }
                 Map<String, ServerSegment.UnitState> units = batched.snapshot().units();
                 Map<String, ServerSegment.UnitState> reference = apart.snapshot().units();
                 assertEquals(reference.keySet(), units.keySet());
+                checkpointed.snapshot().units().forEach((name, u) -> u.lora().forEach((k, v) ->
+                        assertArrayEquals(units.get(name).lora().get(k), v, 1e-6f, "checkpointed " + name + " " + k)));
                 units.forEach((name, u) -> u.lora().forEach((k, v) -> assertArrayEquals(reference.get(name).lora().get(k), v,
                         1e-5f, name + " " + k)));
                 // blocks from the high cut up serve all three clients; below it only the low one
@@ -248,7 +261,7 @@ class SplitExchangeTest {
              DecoderModel model = SOURCE.loadWhole(root);
              LoraAdapters lora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, SOURCE.config().numLayers(), SEED);
              AdamW opt = new AdamW(lora.parameters(), OPTIM, lora.manager())) {
-            return train(new LocalBatchStep(model, lora, 3, 0.1, SEED), opt, data);
+            return train(new LocalBatchStep(model, lora, 3, 0.1, SEED, false), opt, data);
         }
     }
 
@@ -270,7 +283,7 @@ class SplitExchangeTest {
     private static List<Double> trainClient(DecoderModel model, LoraAdapters lora, AdamW opt, SplitClient client, int id,
                                             List<TokenizedExample> data, WireDtype dtype) {
         return train(new SplitBatchStep(model, lora, 3, SEED, client, new SplitBatchStep.Route("run", id, 0, 0, dtype, null),
-                SimulatedSpeed.FULL), opt, data);
+                SimulatedSpeed.FULL, false), opt, data);
     }
 
     /** STEPS steps of 8 seeded examples each; the per-step losses. */
@@ -295,8 +308,13 @@ class SplitExchangeTest {
     }
 
     private static ServerSegment segment(NDManager root, int minCut, LoraSpec base, IntFunction<LoraSpec> atCut) {
+        return segment(root, minCut, base, atCut, false);
+    }
+
+    private static ServerSegment segment(NDManager root, int minCut, LoraSpec base, IntFunction<LoraSpec> atCut,
+                                         boolean checkpointing) {
         DecoderModel model = SOURCE.load(ModelPart.server(SOURCE.config(), minCut), root);
-        return new ServerSegment(model, ServerVersion.V2, base, atCut, UnitStepping.serverAdamW(OPTIM), STEPS, 0.1);
+        return new ServerSegment(model, ServerVersion.V2, base, atCut, UnitStepping.serverAdamW(OPTIM), STEPS, 0.1, checkpointing);
     }
 
     private static ServerSettings settings(String secret) {

@@ -83,7 +83,7 @@ final class CentralScheme implements TrainingScheme {
                 walk = new LocalSteps(all, seed, batch, batchesDone);
             }
             TrainOptions options = new TrainOptions(batch, cfg.train().microBatchSize(), cfg.optimizer(),
-                    cfg.train().labelSmoothing(), seed);
+                    cfg.train().labelSmoothing(), seed, cfg.train().gradientCheckpointing());
             this.trainer = new CentralTrainer(ctx.wholeModel(), lora, options, walk);
             if (ctx.restored() != null && ctx.restored().centralOptimizer() != null) {
                 trainer.restore(ctx.restored().centralOptimizer());

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -25,12 +27,24 @@ public final class ForwardContext implements AutoCloseable {
     private final long dropoutSeed;
     private final Map<Float, NDArray> scalars;
     private final Map<Object, Object> derived = new HashMap<>();
+    /** Non-null when this pass checkpoints its blocks (training with activation checkpointing). */
+    private CheckpointTape tape;
     private NDArray positions;
     private NDArray attentionBias;
     private KvCache cache;
 
     public ForwardContext(NDManager parent, LoraAdapters lora, boolean training, long dropoutSeed) {
         this(parent.newSubManager(), true, lora, training, dropoutSeed, new HashMap<>());
+    }
+
+    /**
+     * A training pass that, when {@code checkpointing}, recomputes its blocks in the backward
+     * instead of keeping their activations ({@link CheckpointTape}); backpropagate it with
+     * {@link #backward}.
+     */
+    public ForwardContext(NDManager parent, LoraAdapters lora, long dropoutSeed, boolean checkpointing) {
+        this(parent, lora, true, dropoutSeed);
+        this.tape = checkpointing ? new CheckpointTape() : null;
     }
 
     private ForwardContext(NDManager manager, boolean ownsManager, LoraAdapters lora, boolean training, long dropoutSeed,
@@ -49,7 +63,38 @@ public final class ForwardContext implements AutoCloseable {
      * Closing a part frees nothing; closing this context frees them all.
      */
     public ForwardContext part(LoraAdapters adapters) {
-        return new ForwardContext(manager, false, adapters, training, dropoutSeed, scalars);
+        ForwardContext p = new ForwardContext(manager, false, adapters, training, dropoutSeed, scalars);
+        p.tape = tape;
+        return p;
+    }
+
+    /**
+     * The same pass (adapters, seed, attention inputs) with temporaries of its own, freed when it
+     * is closed: for a checkpointed block. Constants and derived values are made anew in it, as
+     * they would be freed with it.
+     */
+    ForwardContext scratch() {
+        ForwardContext s = new ForwardContext(manager.newSubManager(), true, lora, training, dropoutSeed, new HashMap<>());
+        s.positions = positions;
+        s.attentionBias = attentionBias;
+        s.cache = cache;
+        return s;
+    }
+
+    /** Runs one block in this pass: checkpointed while autograd records on a checkpointing pass. */
+    public NDArray runBlock(DecoderBlock block, NDArray h) {
+        return tape != null && JniUtils.isGradMode() ? tape.forward(block, h, this) : block.forward(h, this);
+    }
+
+    /**
+     * Backpropagates {@code grad} from {@code output} through this pass, recomputing its
+     * checkpointed blocks; gradients accumulate on the LoRA weights and on the leaves of the pass.
+     */
+    public void backward(NDArray output, NDArray grad) {
+        JniUtils.backward((PtNDArray) output, (PtNDArray) grad, false, false);
+        if (tape != null) {
+            tape.backward();
+        }
     }
 
     public NDManager manager() {
