@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Split federated LoRA fine-tuning of LLMs on Apache Spark.",
-        subcommands = {DemoCommand.class, PrepareCommand.class, TrainCommand.class, BenchCommand.class, GenerateCommand.class, EvalCommand.class, ScoreCommand.class, ReportCommand.class, ConfigReferenceCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, PrepareCommand.class, TrainCommand.class, BenchCommand.class, GenerateCommand.class, EvalCommand.class, ScoreCommand.class, ReportCommand.class, ConfigReferenceCommand.class, RandomModelCommand.class, CommandLine.HelpCommand.class})
 public final class SplitLoraCli implements Runnable {
 
     @CommandLine.Spec

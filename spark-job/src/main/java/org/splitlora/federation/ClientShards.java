@@ -75,11 +75,13 @@ public final class ClientShards {
         return new ClientShards(manifest, train, partitionOf, examples, valid);
     }
 
-    /** Refuses a dataset ({@code what} names it) tokenized for another vocabulary or with another tokenizer. */
+    /** Refuses a dataset ({@code what} names it) tokenized for a larger vocabulary than the model's or with another tokenizer. */
     public static void checkTokenizer(String what, Manifest manifest, ModelConfig model, TokenizerSpec tokenizer) {
-        if (manifest.tokenizer.vocabSize != model.vocabSize()) {
+        // real models pad their embeddings past the tokenizer (Qwen3: 151669 tokens, 151936 rows): only more
+        // tokens than embedding rows cannot work
+        if (manifest.tokenizer.vocabSize > model.vocabSize()) {
             throw new IllegalArgumentException(what + " was tokenized with a vocabulary of "
-                    + manifest.tokenizer.vocabSize + ", the model has " + model.vocabSize());
+                    + manifest.tokenizer.vocabSize + ", larger than the model's " + model.vocabSize());
         }
         if (!manifest.tokenizer.sha256.equals(tokenizer.sha256())) {
             throw new IllegalArgumentException(what + " was tokenized with " + manifest.tokenizer.name

@@ -59,7 +59,7 @@ class CliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String cmd : new String[] {"demo", "prepare", "train", "generate", "bench", "score", "eval", "report", "config-reference"}) {
+        for (String cmd : new String[] {"demo", "prepare", "train", "generate", "bench", "score", "eval", "report", "config-reference", "random-model"}) {
             CliRun r = CliRun.of(cmd, "--help");
             assertEquals(0, r.code(), cmd);
             assertTrue(r.out().contains("Usage: splitlora " + cmd), r.out());
