@@ -2,7 +2,9 @@ package org.splitlora.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -21,6 +23,7 @@ import org.splitlora.model.nn.DecoderBlock;
 import org.splitlora.model.nn.Linear;
 import org.splitlora.model.nn.Norm;
 import org.splitlora.model.nn.Torch;
+import org.splitlora.model.weights.DirectBuffers;
 import org.splitlora.model.weights.ModelLoadException;
 import org.splitlora.model.weights.WeightSource;
 
@@ -177,12 +180,19 @@ public final class ModelLoader implements ModelWeights {
     }
 
     /**
-     * Copies Java values into memory PyTorch owns. {@code create} alone would keep the direct
-     * staging buffer alive for the model's life, counted against the JVM's direct-memory limit.
+     * Copies Java values into memory PyTorch owns. An array made from a direct buffer shares it,
+     * so the values are staged in one, copied, and the staging freed at once (not at some later
+     * GC: a 1B model stages GBs).
      */
     private NDArray torchOwned(float[] values, Shape shape) {
-        try (NDArray staged = manager.create(values, shape)) {
-            return staged.duplicate();
+        ByteBuffer staging = DirectBuffers.allocate(4L * values.length);
+        try {
+            staging.asFloatBuffer().put(values);
+            try (NDArray staged = manager.create(staging, shape, DataType.FLOAT32)) {
+                return staged.duplicate();
+            }
+        } finally {
+            DirectBuffers.free(staging);
         }
     }
 

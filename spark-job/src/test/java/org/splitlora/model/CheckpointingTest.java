@@ -57,10 +57,6 @@ class CheckpointingTest {
             LoraTestSupport.LossAndGrads checkpointed = wholeCheckpointed(whole, lora, data);
             assertEquals(plain.loss(), checkpointed.loss(), 1e-6, type + " loss");
             assertSameGrads(plain.grads(), checkpointed.grads(), type + " whole model");
-            // what the pass holds for its backward: the blocks' inputs instead of all their temporaries
-            long plainHeld = heldAfterForward(whole, lora, data, false);
-            long checkpointedHeld = heldAfterForward(whole, lora, data, true);
-            assertTrue(checkpointedHeld < 0.5 * plainHeld, type + ": holds " + checkpointedHeld + " values, plain " + plainHeld);
 
             Map<String, float[]> values = lora.toFloats();
             int cut = layers / 2 + 1;
@@ -87,22 +83,6 @@ class CheckpointingTest {
             }
         }
         assertTrue(largest > 1e-2, what + ": gradients too small to compare: " + largest);
-    }
-
-    /** Values in the arrays a training pass holds for its backward once its blocks have run (beyond the embeddings). */
-    private static long heldAfterForward(DecoderModel model, LoraAdapters lora, List<TokenizedExample> data, boolean checkpointing) {
-        Batch batch = Batch.of(data, model.config().eosTokenId(), 0);
-        try (Torch.GradScope ignored = Torch.gradMode(true);
-             ForwardContext ctx = new ForwardContext(model.manager(), lora, 99, checkpointing)) {
-            NDArray h = model.embed(batch.prepare(ctx), ctx);
-            long before = held(ctx);
-            model.runBlocks(h, ctx);
-            return held(ctx) - before;
-        }
-    }
-
-    private static long held(ForwardContext ctx) {
-        return ((ai.djl.ndarray.BaseNDManager) ctx.manager()).getManagedArrays().stream().mapToLong(a -> a.getShape().size()).sum();
     }
 
     private static LoraTestSupport.LossAndGrads wholeCheckpointed(DecoderModel model, LoraAdapters lora, List<TokenizedExample> data) {

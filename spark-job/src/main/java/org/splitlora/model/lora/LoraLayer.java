@@ -53,7 +53,7 @@ public final class LoraLayer {
         for (int i = 0; i < m.length; i++) {
             m[i] = rng.nextDouble() < dropout ? 0f : keep;
         }
-        return ctx.manager().create(m, shape);
+        return ctx.dataManager().create(m, shape);
     }
 
     public int layer() {

@@ -28,8 +28,6 @@ public final class CheckpointTape {
     NDArray forward(DecoderBlock block, NDArray h, ForwardContext ctx) {
         NDArray out;
         try (Torch.GradScope ignored = Torch.gradMode(false); ForwardContext scratch = ctx.scratch()) {
-            // an op's result belongs to its first operand's manager: lent to the scratch, the
-            // input takes the block's temporaries with it
             h.tempAttach(scratch.manager());
             out = block.forward(h, scratch);
             out.attach(ctx.manager());

@@ -20,6 +20,8 @@ import org.splitlora.model.lora.LoraAdapters;
 public final class ForwardContext implements AutoCloseable {
 
     private final NDManager manager;
+    /** The pass's own manager, also in a {@link #scratch}: arrays made from Java data live there. */
+    private NDManager dataManager;
     /** Whether closing this context frees its manager: false for a {@link #part}. */
     private final boolean ownsManager;
     private final LoraAdapters lora;
@@ -50,6 +52,7 @@ public final class ForwardContext implements AutoCloseable {
     private ForwardContext(NDManager manager, boolean ownsManager, LoraAdapters lora, boolean training, long dropoutSeed,
                            Map<Float, NDArray> scalars) {
         this.manager = manager;
+        this.dataManager = manager;
         this.ownsManager = ownsManager;
         this.lora = lora;
         this.training = training;
@@ -75,15 +78,35 @@ public final class ForwardContext implements AutoCloseable {
      */
     ForwardContext scratch() {
         ForwardContext s = new ForwardContext(manager.newSubManager(), true, lora, training, dropoutSeed, new HashMap<>());
+        s.dataManager = dataManager;
         s.positions = positions;
         s.attentionBias = attentionBias;
         s.cache = cache;
         return s;
     }
 
-    /** Runs one block in this pass: checkpointed while autograd records on a checkpointing pass. */
+    /**
+     * Runs one block in this pass. Its temporaries go to a scratch manager closed right after it:
+     * while autograd records it keeps the tensors its backward needs and the rest is freed at once
+     * rather than when the pass ends (as PyTorch frees them); without autograd nothing outlives the
+     * block. A decoding pass keeps everything (its KV cache grows in the pass), and on a
+     * checkpointing pass the block is recomputed in the backward instead ({@link CheckpointTape}).
+     */
     public NDArray runBlock(DecoderBlock block, NDArray h) {
-        return tape != null && JniUtils.isGradMode() ? tape.forward(block, h, this) : block.forward(h, this);
+        if (cache != null) {
+            return block.forward(h, this);
+        }
+        if (tape != null && JniUtils.isGradMode()) {
+            return tape.forward(block, h, this);
+        }
+        try (ForwardContext scratch = scratch()) {
+            // an op's result belongs to its first operand's manager: lent to the scratch, the
+            // input takes the block's temporaries with it
+            h.tempAttach(scratch.manager());
+            NDArray out = block.forward(h, scratch);
+            out.attach(manager);
+            return out;
+        }
     }
 
     /**
@@ -99,6 +122,15 @@ public final class ForwardContext implements AutoCloseable {
 
     public NDManager manager() {
         return manager;
+    }
+
+    /**
+     * The manager for arrays made from Java data (dropout masks, position tables): such an array
+     * shares a Java buffer that must outlive every autograd node holding it, so it belongs to the
+     * pass, never to a block's scratch.
+     */
+    public NDManager dataManager() {
+        return dataManager;
     }
 
     /** The adapters applied in this pass, or null for the base model. */
