@@ -2,9 +2,7 @@ package org.splitlora.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -23,7 +21,7 @@ import org.splitlora.model.nn.DecoderBlock;
 import org.splitlora.model.nn.Linear;
 import org.splitlora.model.nn.Norm;
 import org.splitlora.model.nn.Torch;
-import org.splitlora.model.weights.DirectBuffers;
+import org.splitlora.model.nn.TorchArrays;
 import org.splitlora.model.weights.ModelLoadException;
 import org.splitlora.model.weights.WeightSource;
 
@@ -179,21 +177,8 @@ public final class ModelLoader implements ModelWeights {
         return from == 0 && count * cols == m.length ? m : Arrays.copyOfRange(m, from * cols, (from + count) * cols);
     }
 
-    /**
-     * Copies Java values into memory PyTorch owns. An array made from a direct buffer shares it,
-     * so the values are staged in one, copied, and the staging freed at once (not at some later
-     * GC: a 1B model stages GBs).
-     */
     private NDArray torchOwned(float[] values, Shape shape) {
-        ByteBuffer staging = DirectBuffers.allocate(4L * values.length);
-        try {
-            staging.asFloatBuffer().put(values);
-            try (NDArray staged = manager.create(staging, shape, DataType.FLOAT32)) {
-                return staged.duplicate();
-            }
-        } finally {
-            DirectBuffers.free(staging);
-        }
+        return TorchArrays.owned(manager, values, shape);
     }
 
     private float[] raw(String name, long... expected) {

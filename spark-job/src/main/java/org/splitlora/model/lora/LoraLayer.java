@@ -8,6 +8,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import java.util.SplittableRandom;
 import org.splitlora.model.nn.ForwardContext;
 import org.splitlora.model.nn.Torch;
+import org.splitlora.model.nn.TorchArrays;
 import org.splitlora.util.Seeds;
 
 /**
@@ -53,7 +54,9 @@ public final class LoraLayer {
         for (int i = 0; i < m.length; i++) {
             m[i] = rng.nextDouble() < dropout ? 0f : keep;
         }
-        return ctx.dataManager().create(m, shape);
+        // torch-owned: autograd holds the mask for the backward; a shared direct buffer would count
+        // against the JVM's direct-memory limit until a GC
+        return TorchArrays.owned(ctx.manager(), m, shape);
     }
 
     public int layer() {
