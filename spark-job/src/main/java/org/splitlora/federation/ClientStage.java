@@ -105,8 +105,7 @@ public final class ClientStage {
                 return s.adapters();
             });
         }
-        List<Integer> clients = List.copyOf(layers.keySet());
-        List<ClientUpdate> updates = runStage(clients, plan(round, firstStep, layers, starts));
+        List<ClientUpdate> updates = runStage(clientStarts(layers), plan(round, firstStep, starts));
         ServerSegment.Snapshot serverState = null;
         Map<Integer, Double> weights = new TreeMap<>();
         List<Aggregator.Holder> holders = new ArrayList<>();
@@ -152,24 +151,37 @@ public final class ClientStage {
         batchesDone.putAll(state.batchesDone());
     }
 
-    private RoundPlan plan(int round, int firstStep, Map<Integer, Integer> layers, Map<Integer, RoundPlan.SegmentStart> starts) {
-        Map<Integer, SimulatedSpeed> speeds = new TreeMap<>();
-        for (int c : layers.keySet()) {
-            speeds.put(c, new SimulatedSpeed(cfg.clientSpeed(c)));
-        }
-        return new RoundPlan(runId, cfg.model(), layers, starts, speeds, cfg.optimizer(), cfg.federation().clientOptimizer(),
-                cfg.train().batchSize(),
-                cfg.train().microBatchSize(), cfg.train().labelSmoothing(), cfg.train().gradientCheckpointing(), cfg.seed(), round, firstStep,
-                cfg.train().localSteps(), totalSteps, Map.copyOf(optimizerStates), Map.copyOf(batchesDone), endpoint);
+    RoundPlan plan(int round, int firstStep, Map<Integer, RoundPlan.SegmentStart> starts) {
+        return new RoundPlan(runId, cfg.model(), starts, cfg.optimizer(), cfg.federation().clientOptimizer(),
+                cfg.train().batchSize(), cfg.train().microBatchSize(), cfg.train().labelSmoothing(),
+                cfg.train().gradientCheckpointing(), cfg.seed(), round, firstStep, cfg.train().localSteps(), totalSteps, endpoint);
     }
 
-    /** One barrier stage with a task per client; checks that exactly those clients answered, once each. */
-    private List<ClientUpdate> runStage(List<Integer> clients, RoundPlan plan) {
+    /** Each client's own start, in client id order (the order of the round's partitions). */
+    List<ClientStart> clientStarts(Map<Integer, Integer> layers) {
+        List<ClientStart> out = new ArrayList<>();
+        for (Map.Entry<Integer, Integer> e : new TreeMap<>(layers).entrySet()) {
+            int c = e.getKey();
+            out.add(new ClientStart(c, e.getValue(), new SimulatedSpeed(cfg.clientSpeed(c)), optimizerStates.get(c),
+                    batchesDone.getOrDefault(c, 0L)));
+        }
+        return out;
+    }
+
+    /**
+     * One barrier stage with a task per client, each given its client's rows and its own start;
+     * checks that exactly those clients answered, once each.
+     */
+    private List<ClientUpdate> runStage(List<ClientStart> starts, RoundPlan plan) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<Integer> clients = starts.stream().map(ClientStart::clientId).toList();
         Broadcast<RoundPlan> b = jsc.broadcast(plan);
         try {
-            RDD<Tuple2<Integer, TokenizedExample>> data = shards.forClients(clients);
-            RDD<ClientUpdate> out = data.barrier().mapPartitions(new ClientTask(b), false, ClientShards.tag(ClientUpdate.class));
+            JavaRDD<Tuple2<Integer, TokenizedExample>> data = shards.forClients(clients).toJavaRDD();
+            // one start per partition: parallelize slices n elements into n partitions, in order
+            JavaRDD<ClientStart> own = jsc.parallelize(starts, starts.size());
+            RDD<ClientInput> inputs = data.zipPartitions(own, ClientInput::of).rdd();
+            RDD<ClientUpdate> out = inputs.barrier().mapPartitions(new ClientTask(b), false, ClientShards.tag(ClientUpdate.class));
             // the shuffle makes the barrier stage a map stage, which Spark retries as a whole when a
             // client task fails (a failed barrier result stage is not retried)
             List<ClientUpdate> updates = new ArrayList<>(failures.run(plan.round(), plan.firstStep(),

@@ -2,8 +2,6 @@ package org.splitlora.federation;
 
 import ai.djl.ndarray.NDManager;
 import java.io.Serializable;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.TaskContext;
@@ -14,13 +12,10 @@ import org.splitlora.model.ModelSource;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.split.SplitBatchStep;
 import org.splitlora.split.SplitClient;
-import org.splitlora.train.AdamW;
 import org.splitlora.train.BatchStep;
 import org.splitlora.train.LocalBatchStep;
 import org.splitlora.train.LocalOptimizer;
 import org.splitlora.train.LocalSteps;
-import org.splitlora.train.SimulatedSpeed;
-import scala.Tuple2;
 import scala.collection.Iterator;
 import scala.collection.JavaConverters;
 import scala.runtime.AbstractFunction1;
@@ -31,7 +26,7 @@ import scala.runtime.AbstractFunction1;
  * optimizer state, run the round's local steps (against the split server, or the whole model
  * locally in FL), and return the update.
  */
-final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, TokenizedExample>>, Iterator<ClientUpdate>>
+final class ClientTask extends AbstractFunction1<Iterator<ClientInput>, Iterator<ClientUpdate>>
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
@@ -42,35 +37,34 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
     }
 
     @Override
-    public Iterator<ClientUpdate> apply(Iterator<Tuple2<Integer, TokenizedExample>> rows) {
-        List<TokenizedExample> examples = new ArrayList<>();
-        int client = -1;
-        while (rows.hasNext()) {
-            Tuple2<Integer, TokenizedExample> t = rows.next();
-            client = t._1();
-            examples.add(t._2());
-        }
+    public Iterator<ClientUpdate> apply(Iterator<ClientInput> inputs) {
+        ClientInput in = inputs.next();
+        ClientStart start = in.start();
+        int client = start.clientId();
+        List<TokenizedExample> examples = in.examples();
         TaskContext ctx = TaskContext.get();
         RoundPlan p = plan.value();
         if (examples.isEmpty()) {
-            // partitions follow the round's client ids in order (ClientShards.forClients)
-            int missing = List.copyOf(p.layers().keySet()).get(ctx.partitionId());
-            throw new ClientFailure("client " + missing + ": no training rows (its shard changed after the driver checked it)", null);
+            throw new ClientFailure("client " + client + ": no training rows (its shard changed after the driver checked it)", null);
         }
-        examples.sort(Comparator.comparingLong(TokenizedExample::exampleId));
+        if (in.rowsClient() != client) {
+            throw new IllegalStateException("partition " + ctx.partitionId() + " holds the rows of client " + in.rowsClient()
+                    + " but the start of client " + client);
+        }
         int attempt = ctx instanceof BarrierTaskContext b ? b.stageAttemptNumber() : ctx.stageAttemptNumber();
         ClientUpdate u;
         try {
-            u = train(p, client, examples, attempt);
+            u = train(p, start, examples, attempt);
         } catch (RuntimeException e) {
             throw ClientFailure.permanent(e) ? ClientFailure.of(client, e) : e;
         }
         return JavaConverters.asScalaIteratorConverter(List.of(u).iterator()).asScala();
     }
 
-    static ClientUpdate train(RoundPlan p, int client, List<TokenizedExample> examples, int attempt) {
+    static ClientUpdate train(RoundPlan p, ClientStart own, List<TokenizedExample> examples, int attempt) {
         long t0 = System.nanoTime();
-        int layers = p.layers().get(client);
+        int client = own.clientId();
+        int layers = own.layers();
         RoundPlan.SegmentStart start = p.starts().get(layers);
         DecoderModel model = SegmentCache.get(p.model(), layers);
         var config = ModelSource.of(p.model()).config();
@@ -78,11 +72,10 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
         try (NDManager m = NDManager.newBaseManager();
              LoraAdapters lora = LoraAdapters.fromFloats(m, config, start.spec(), 0, layers, start.lora());
              LocalOptimizer opt = p.clientOptimizer().create(lora, p.optimizer())) {
-            AdamW.State state = p.optimizerStates().get(client);
-            if (state != null) {
-                opt.restore(state);
+            if (own.optimizer() != null) {
+                opt.restore(own.optimizer());
             }
-            LocalSteps steps = new LocalSteps(examples, seed, p.batchSize(), p.batchesDone().getOrDefault(client, 0L));
+            LocalSteps steps = new LocalSteps(examples, seed, p.batchSize(), own.batchesDone());
             SplitClient link = p.server() == null ? null : SplitClient.connect(p.server().host(), p.server().port(),
                     p.server().secret(), p.server().trustedCertPem(), p.server().maxMessageBytes(), p.server().timeout());
             try {
@@ -90,7 +83,7 @@ final class ClientTask extends AbstractFunction1<Iterator<Tuple2<Integer, Tokeni
                         ? new LocalBatchStep(model, lora, p.microBatchSize(), p.labelSmoothing(), seed, p.gradientCheckpointing())
                         : new SplitBatchStep(model, lora, p.microBatchSize(), seed, link, new SplitBatchStep.Route(
                                 p.runId(), client, p.round(), attempt, p.server().dtype(), p.server().privacy()),
-                                p.speeds().getOrDefault(client, SimulatedSpeed.FULL), p.gradientCheckpointing());
+                                own.speed(), p.gradientCheckpointing());
                 BatchStep.StepLoss sum = steps.run(step, opt, p.firstStep(), p.localSteps(), p.totalSteps(),
                         s -> FaultInjection.check(p.round(), client, s, attempt));
                 double seconds = (System.nanoTime() - t0) / 1e9;
