@@ -125,7 +125,7 @@ public final class ModelLoader implements ModelWeights {
 
     @Override
     public NDArray tensor(String name, long... shape) {
-        return torchOwned(raw(name, shape), new Shape(shape));
+        return TorchArrays.owned(manager, raw(name, shape), new Shape(shape));
     }
 
     @Override
@@ -136,8 +136,8 @@ public final class ModelLoader implements ModelWeights {
                 ? columns(stored, p.in(), p.fusedOut(), p.offset(), p.out())
                 : rows(stored, p.in(), p.offset(), p.out());
         float[] bias = p.bias() ? rows(raw(p.biasName(), p.fusedOut()), 1, p.offset(), p.out()) : null;
-        NDArray w = torchOwned(weight, new Shape(p.out(), p.in()));
-        NDArray b = bias == null ? null : torchOwned(bias, new Shape(p.out()));
+        NDArray w = TorchArrays.owned(manager, weight, new Shape(p.out(), p.in()));
+        NDArray b = bias == null ? null : TorchArrays.owned(manager, bias, new Shape(p.out()));
         Linear lin = new Linear(layer, target, w, b);
         projections.put(LoraAdapters.key(layer, target), lin);
         return lin;
@@ -175,10 +175,6 @@ public final class ModelLoader implements ModelWeights {
     /** Rows [from, from+count) of a row-major matrix with {@code cols} columns (the array itself when that is all of it). */
     private static float[] rows(float[] m, int cols, int from, int count) {
         return from == 0 && count * cols == m.length ? m : Arrays.copyOfRange(m, from * cols, (from + count) * cols);
-    }
-
-    private NDArray torchOwned(float[] values, Shape shape) {
-        return TorchArrays.owned(manager, values, shape);
     }
 
     private float[] raw(String name, long... expected) {

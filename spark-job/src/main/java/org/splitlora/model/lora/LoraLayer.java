@@ -54,8 +54,6 @@ public final class LoraLayer {
         for (int i = 0; i < m.length; i++) {
             m[i] = rng.nextDouble() < dropout ? 0f : keep;
         }
-        // torch-owned: autograd holds the mask for the backward; a shared direct buffer would count
-        // against the JVM's direct-memory limit until a GC
         return TorchArrays.owned(ctx.manager(), m, shape);
     }
 

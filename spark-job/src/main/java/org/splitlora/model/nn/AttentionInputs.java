@@ -77,7 +77,7 @@ public final class AttentionInputs {
                     band[i * s + j] = past + i - j >= window ? MASKED : 0f;
                 }
             }
-            return bias.add(ctx.dataManager().create(band, new Shape(1, 1, t, s)));
+            return bias.add(TorchArrays.owned(ctx.manager(), band, new Shape(1, 1, t, s)));
         });
     }
 

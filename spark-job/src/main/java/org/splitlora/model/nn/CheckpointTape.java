@@ -27,10 +27,8 @@ public final class CheckpointTape {
     /** Runs {@code block} on {@code h} without keeping its temporaries; returns its output as a leaf. */
     NDArray forward(DecoderBlock block, NDArray h, ForwardContext ctx) {
         NDArray out;
-        try (Torch.GradScope ignored = Torch.gradMode(false); ForwardContext scratch = ctx.scratch()) {
-            h.tempAttach(scratch.manager());
-            out = block.forward(h, scratch);
-            out.attach(ctx.manager());
+        try (Torch.GradScope ignored = Torch.gradMode(false)) {
+            out = ctx.inScratch(block, h);
         }
         out.setRequiresGradient(true);
         entries.add(new Entry(block, h, ctx, out));

@@ -20,8 +20,6 @@ import org.splitlora.model.lora.LoraAdapters;
 public final class ForwardContext implements AutoCloseable {
 
     private final NDManager manager;
-    /** The pass's own manager, also in a {@link #scratch}: arrays made from Java data live there. */
-    private NDManager dataManager;
     /** Whether closing this context frees its manager: false for a {@link #part}. */
     private final boolean ownsManager;
     private final LoraAdapters lora;
@@ -52,7 +50,6 @@ public final class ForwardContext implements AutoCloseable {
     private ForwardContext(NDManager manager, boolean ownsManager, LoraAdapters lora, boolean training, long dropoutSeed,
                            Map<Float, NDArray> scalars) {
         this.manager = manager;
-        this.dataManager = manager;
         this.ownsManager = ownsManager;
         this.lora = lora;
         this.training = training;
@@ -73,12 +70,12 @@ public final class ForwardContext implements AutoCloseable {
 
     /**
      * The same pass (adapters, seed, attention inputs) with temporaries of its own, freed when it
-     * is closed: for a checkpointed block. Constants and derived values are made anew in it, as
-     * they would be freed with it.
+     * is closed: for one block ({@link #runBlock}, {@link CheckpointTape}). Constants and derived
+     * values are made anew in it, as they would be freed with it; arrays made from Java data in a
+     * block are PyTorch-owned copies ({@link TorchArrays}), so autograd may keep them past it.
      */
     ForwardContext scratch() {
         ForwardContext s = new ForwardContext(manager.newSubManager(), true, lora, training, dropoutSeed, new HashMap<>());
-        s.dataManager = dataManager;
         s.positions = positions;
         s.attentionBias = attentionBias;
         s.cache = cache;
@@ -99,6 +96,11 @@ public final class ForwardContext implements AutoCloseable {
         if (tape != null && JniUtils.isGradMode()) {
             return tape.forward(block, h, this);
         }
+        return inScratch(block, h);
+    }
+
+    /** {@code block} on {@code h} with its temporaries in a scratch closed after it; the output belongs to this pass. */
+    NDArray inScratch(DecoderBlock block, NDArray h) {
         try (ForwardContext scratch = scratch()) {
             // an op's result belongs to its first operand's manager: lent to the scratch, the
             // input takes the block's temporaries with it
@@ -122,15 +124,6 @@ public final class ForwardContext implements AutoCloseable {
 
     public NDManager manager() {
         return manager;
-    }
-
-    /**
-     * The manager for arrays made from Java data (dropout masks, position tables): such an array
-     * shares a Java buffer that must outlive every autograd node holding it, so it belongs to the
-     * pass, never to a block's scratch.
-     */
-    public NDManager dataManager() {
-        return dataManager;
     }
 
     /** The adapters applied in this pass, or null for the base model. */

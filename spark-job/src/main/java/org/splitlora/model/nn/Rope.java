@@ -59,8 +59,8 @@ public final class Rope {
             return new NDArray[] {cos, sin};
         }
         float[][] t = tables(rope.scaling().inverseFrequencies(rope.theta(), rotaryDim, maxPositions, len), len);
-        return new NDArray[] {ctx.dataManager().create(t[0], new Shape(len, rotaryDim)),
-                ctx.dataManager().create(t[1], new Shape(len, rotaryDim))};
+        return new NDArray[] {TorchArrays.owned(ctx.manager(), t[0], new Shape(len, rotaryDim)),
+                TorchArrays.owned(ctx.manager(), t[1], new Shape(len, rotaryDim))};
     }
 
     private float[][] tables(double[] invFreq, int length) {
