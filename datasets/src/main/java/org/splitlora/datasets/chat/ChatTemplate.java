@@ -60,16 +60,7 @@ public final class ChatTemplate implements Serializable {
      */
     public static Optional<ChatTemplate> fromModelDir(Path dir) {
         Path config = dir.resolve("tokenizer_config.json");
-        JsonObject tc = null;
-        if (Files.isRegularFile(config)) {
-            try {
-                tc = JsonParser.parseString(Files.readString(config, StandardCharsets.UTF_8)).getAsJsonObject();
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read " + config + ": " + e.getMessage(), e);
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException(config + ": not a JSON object: " + e.getMessage(), e);
-            }
-        }
+        JsonObject tc = tokenizerConfig(config);
         Map<String, String> specials = tc == null ? Map.of() : specialTokens(tc, config);
         Path jinja = dir.resolve("chat_template.jinja");
         if (Files.isRegularFile(jinja)) {
@@ -87,10 +78,9 @@ public final class ChatTemplate implements Serializable {
 
     /** A template from a Jinja file, with the special tokens of a model directory (may be null). */
     public static ChatTemplate fromFile(Path file, Path modelDir) {
-        Map<String, String> specials = Map.of();
-        if (modelDir != null) {
-            specials = fromModelDir(modelDir).map(t -> t.specialTokens).orElseGet(() -> specialTokensOf(modelDir));
-        }
+        Path config = modelDir == null ? null : modelDir.resolve("tokenizer_config.json");
+        JsonObject tc = config == null ? null : tokenizerConfig(config);
+        Map<String, String> specials = tc == null ? Map.of() : specialTokens(tc, config);
         try {
             return new ChatTemplate(file.toString(), Files.readString(file, StandardCharsets.UTF_8), specials);
         } catch (IOException e) {
@@ -98,15 +88,17 @@ public final class ChatTemplate implements Serializable {
         }
     }
 
-    private static Map<String, String> specialTokensOf(Path dir) {
-        Path config = dir.resolve("tokenizer_config.json");
+    /** tokenizer_config.json as an object, or null when the file is not there. */
+    private static JsonObject tokenizerConfig(Path config) {
         if (!Files.isRegularFile(config)) {
-            return Map.of();
+            return null;
         }
         try {
-            return specialTokens(JsonParser.parseString(Files.readString(config, StandardCharsets.UTF_8)).getAsJsonObject(), config);
+            return JsonParser.parseString(Files.readString(config, StandardCharsets.UTF_8)).getAsJsonObject();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + config + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(config + ": not a JSON object: " + e.getMessage(), e);
         }
     }
 

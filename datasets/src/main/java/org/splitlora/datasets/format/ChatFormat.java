@@ -37,9 +37,4 @@ public final class ChatFormat {
         }
         return new TokenizedExample(exampleId, t.ids(), mask);
     }
-
-    /** The prompt to generate the next assistant turn from: the conversation and the generation prompt. */
-    public static int[] encodePrompt(TextTokenizer tokenizer, ChatTemplate template, List<ChatMessage> messages) {
-        return tokenizer.encodeWithSpans(template.render(messages, true)).ids();
-    }
 }

@@ -24,20 +24,18 @@ public final class Gpt2BpeTokenizer implements TextTokenizer {
     @Override
     public TokenSpans encodeWithSpans(String text) {
         int[] ids = encode(text, false);
-        // byte-level BPE: each token is a run of the text's UTF-8 bytes, in order
-        byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        int[] utf16AtByte = new int[utf8.length + 1];
+        // byte-level BPE: each token is a run of the text's UTF-8 bytes, in order; the UTF-16
+        // index of the character each byte belongs to, and of the end
+        int[] utf16AtByte = new int[4 * text.length() + 1];
         int b = 0;
         for (int i = 0; i < text.length(); ) {
             int cp = text.codePointAt(i);
-            int n = new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-            for (int k = 0; k < n; k++) {
-                utf16AtByte[b + k] = i;
-            }
+            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            java.util.Arrays.fill(utf16AtByte, b, b + n, i);
             b += n;
             i += Character.charCount(cp);
         }
-        utf16AtByte[utf8.length] = text.length();
+        utf16AtByte[b] = text.length();
         int[] starts = new int[ids.length];
         int[] ends = new int[ids.length];
         int pos = 0;
