@@ -113,7 +113,7 @@ final class DemoCommand implements Callable<Integer> {
             Map<String, List<String>> test = heldOutTest(seed);
             String probeMr = test.keySet().iterator().next();
             Map<String, Object> summary = new LinkedHashMap<>();
-            try (NDManager root = NDManager.newBaseManager();
+            try (NDManager root = cfg.devices().eval().newManager("devices.eval");
                  DecoderModel model = source.loadWhole(root)) {
                 Map<String, Object> before = evaluate(cfg, model, null, valid, test);
                 EvalLog.append(run, "base model, before training", before);
@@ -169,7 +169,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         GenerationConfig greedy = GenerationConfig.greedy(40, Set.of(model.config().eosTokenId()));
         List<String> mrs = new ArrayList<>(test.keySet());
-        List<String> outputs = BatchGeneration.local(cfg.model(), adapter, greedy,
+        List<String> outputs = BatchGeneration.local(cfg.model(), cfg.devices().eval(), adapter, greedy,
                 mrs.stream().map(PromptCompletionFormat::e2eContext).toList());
         out.put("mrs", mrs.size());
         out.putAll(E2eScorer.score(mrs.stream().map(test::get).toList(), outputs).asMap());

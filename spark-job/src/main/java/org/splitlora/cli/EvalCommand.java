@@ -25,6 +25,7 @@ import org.splitlora.eval.metrics.E2eScorer;
 import org.splitlora.eval.metrics.ScoringInput;
 import org.splitlora.federation.ClientShards;
 import org.splitlora.model.DecoderModel;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
 import org.splitlora.model.lora.LoraAdapters;
@@ -115,6 +116,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--no-repeat-ngram", defaultValue = "4", description = "No-repeat n-gram size (default: ${DEFAULT-VALUE}).")
     int noRepeatNgram;
 
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu",
+            description = "Where the model runs (generation: on each executor): auto (a GPU when PyTorch sees one, else cpu), "
+                    + "cpu or gpu (default: ${DEFAULT-VALUE}).")
+    String device;
+
     @Option(names = "--max-new-tokens", defaultValue = "64", description = "Most new tokens (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
@@ -159,13 +165,13 @@ final class EvalCommand implements Callable<Integer> {
         if (input.prepared != null) {
             data = input.prepared;
             result.put("split", split);
-            result.putAll(loss(source, weights, preparedExamples(source)));
+            result.putAll(loss(source, deviceChoice(), weights, preparedExamples(source)));
         } else if (format.equals("jsonl")) {
             data = input.data;
             JsonlPairs pairs = JsonlPairs.read(input.data, promptCol, completionCol, HadoopConf.fromSpark());
             if (wanted.contains("ppl")) {
                 try (TextTokenizer tok = source.tokenizer()) {
-                    result.putAll(loss(source, weights, pairs.examples(tok, maxLength, maxExamples)));
+                    result.putAll(loss(source, deviceChoice(), weights, pairs.examples(tok, maxLength, maxExamples)));
                 }
             }
             if (wanted.contains("gen")) {
@@ -179,7 +185,7 @@ final class EvalCommand implements Callable<Integer> {
             data = csv.toString();
             Map<String, List<String>> refsByMr = ScoringInput.e2eReferences(csv);
             if (wanted.contains("ppl")) {
-                result.putAll(loss(source, weights, e2eExamples(source, refsByMr)));
+                result.putAll(loss(source, deviceChoice(), weights, e2eExamples(source, refsByMr)));
             }
             if (wanted.contains("gen")) {
                 List<String> mrs = first(new ArrayList<>(refsByMr.keySet()));
@@ -291,8 +297,12 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    private static Map<String, Object> loss(ModelSource source, AdapterWeights weights, List<TokenizedExample> examples) {
-        try (NDManager root = NDManager.newBaseManager();
+    private DeviceChoice deviceChoice() {
+        return DeviceChoice.parse(device, "--device");
+    }
+
+    private static Map<String, Object> loss(ModelSource source, DeviceChoice device, AdapterWeights weights, List<TokenizedExample> examples) {
+        try (NDManager root = device.newManager("--device");
              DecoderModel m = source.loadWhole(root);
              LoraAdapters lora = weights == null ? null : weights.load(source.config(), root)) {
             EvalResult r = Evaluator.evaluate(m, lora, examples, 8);
@@ -311,7 +321,7 @@ final class EvalCommand implements Callable<Integer> {
         try (SparkSessions.Session session = SparkSessions.open("splitlora eval", master)) {
             SparkSession spark = session.spark();
             int tasks = partitions > 0 ? partitions : spark.sparkContext().defaultParallelism();
-            Dataset<Row> generated = BatchGeneration.onExecutors(spark, model, weights, cfg, targets.contexts(), tasks).cache();
+            Dataset<Row> generated = BatchGeneration.onExecutors(spark, model, deviceChoice(), weights, cfg, targets.contexts(), tasks).cache();
             // on stderr: stdout may be the --json result
             try (SparkTaskProgress ignored = SparkTaskProgress.attach(spark.sparkContext(),
                     Progress.start(System.err, "generate: Spark tasks", 0))) {

@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 import org.splitlora.eval.generate.AdapterWeights;
 import org.splitlora.model.DecoderModel;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
 import org.splitlora.model.generate.GenerationResult;
@@ -84,6 +85,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--master", paramLabel = "URL", description = "With --input: Spark master (default: local[*], or spark-submit's).")
     String master;
 
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu",
+            description = "Where the model runs (with --input: on each executor): auto (a GPU when PyTorch sees one, else cpu), "
+                    + "cpu or gpu (default: ${DEFAULT-VALUE}).")
+    String device;
+
     @ArgGroup(exclusive = true)
     Strategy strategy = new Strategy();
 
@@ -150,7 +156,7 @@ final class GenerateCommand implements Callable<Integer> {
         ModelSource source = ModelSource.of(model);
         GenerationConfig cfg = decoding(source);
         try (TextTokenizer tok = source.tokenizer();
-             NDManager root = NDManager.newBaseManager();
+             NDManager root = DeviceChoice.parse(device, "--device").newManager("--device");
              DecoderModel m = source.loadWhole(root)) {
             LoraAdapters lora = adapter == null ? null : PeftAdapter.load(adapter, source.config(), root);
             int[] ids = prompt.ids != null ? prompt.ids : tok.encode(prompt.text, true);
@@ -196,7 +202,7 @@ final class GenerateCommand implements Callable<Integer> {
                 outputCol == null ? "output" : outputCol, tasks);
         long rows;
         try (SparkSessions.Session session = SparkSessions.open("splitlora generate", master)) {
-            rows = TableFiles.generate(session.spark(), job, model, weights, cfg);
+            rows = TableFiles.generate(session.spark(), job, model, DeviceChoice.parse(device, "--device"), weights, cfg);
         }
         PrintWriter stdout = spec.commandLine().getOut();
         stdout.printf("wrote %s: %d rows (%s)%n", output, rows, out.key());

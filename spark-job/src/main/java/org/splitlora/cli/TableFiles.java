@@ -19,6 +19,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.splitlora.eval.generate.AdapterWeights;
 import org.splitlora.eval.generate.RowGeneration;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.generate.GenerationConfig;
 import org.splitlora.report.progress.Progress;
 import org.splitlora.report.progress.SparkTaskProgress;
@@ -68,7 +69,8 @@ final class TableFiles {
      * Generates for every row of the input and writes the rows with their outputs; returns the
      * number of rows. Fails before any generation if the output exists or a column is wrong.
      */
-    static long generate(SparkSession spark, Job job, String model, AdapterWeights adapter, GenerationConfig cfg) {
+    static long generate(SparkSession spark, Job job, String model, DeviceChoice device, AdapterWeights adapter,
+                         GenerationConfig cfg) {
         requireAbsent(spark, job.output());
         requirePresent(spark, job.input());
         Dataset<Row> rows = read(spark, job);
@@ -80,7 +82,7 @@ final class TableFiles {
                 .repartitionByRange(tasks, functions.col(ORDER))
                 .sortWithinPartitions(ORDER)
                 .drop(ORDER);
-        Dataset<Row> generated = RowGeneration.appendOutputs(spread, job.promptCol(), job.outputCol(), model, adapter, cfg);
+        Dataset<Row> generated = RowGeneration.appendOutputs(spread, job.promptCol(), job.outputCol(), model, device, adapter, cfg);
         DataFrameWriter<Row> writer = generated.write().mode(SaveMode.ErrorIfExists);
         if (job.outputFormat() == Format.JSON) {
             writer = writer.option("ignoreNullFields", "false"); // a null output reads back as null, not as a missing key

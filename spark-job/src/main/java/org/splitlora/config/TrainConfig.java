@@ -19,6 +19,7 @@ import org.splitlora.aggregation.Aggregator;
 import org.splitlora.aggregation.AggregatorSettings;
 import org.splitlora.aggregation.Aggregators;
 import org.splitlora.datasets.EnumOption;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraSpec;
@@ -45,6 +46,7 @@ public record TrainConfig(
         Train train,
         Federation federation,
         Split split,
+        Devices devices,
         SplitFt splitft,
         List<Double> clientSpeeds,
         ActivationPrivacy privacy,
@@ -82,15 +84,19 @@ public record TrainConfig(
         }
     }
 
-    /** Where the split server's segment runs. */
-    public enum ServerDevice { AUTO, CPU, GPU }
-
-    public record Split(int cut, ServerVersion serverVersion, ServerDevice serverDevice, WireDtype wireDtype, String bind, int port, String advertiseHost, Duration stepTimeout,
+    public record Split(int cut, ServerVersion serverVersion, WireDtype wireDtype, String bind, int port, String advertiseHost, Duration stepTimeout,
                         int maxMessageBytes, Path tlsCertChain, Path tlsPrivateKey) {
         public boolean tls() {
             return tlsCertChain != null;
         }
     }
+
+    /**
+     * Where each role computes: the split server's segment, the client tasks (executors; threads
+     * of the driver in local mode) and the driver's whole model (validation and central
+     * training). With every one {@code cpu} the run touches no GPU.
+     */
+    public record Devices(DeviceChoice server, DeviceChoice client, DeviceChoice eval) {}
 
     /** How splitft mode moves each client's cut after a round (see org.splitlora.splitft). */
     public enum CutPolicyKind { FIXED, SPLITFT, EQUALIZE }
@@ -146,7 +152,7 @@ public record TrainConfig(
         }
         for (Map.Entry<String, ConfigValue> e : user.entrySet()) {
             if (!DEFAULTS.hasPathOrNull(e.getKey())) {
-                throw new ConfigError(origin + ": unknown key '" + e.getKey() + "'");
+                throw unknownKey(origin, e.getKey());
             }
         }
         Config c;
@@ -174,10 +180,18 @@ public record TrainConfig(
         Config one = override(o.substring(0, eq).trim(), o.substring(eq + 1), o);
         for (Map.Entry<String, ConfigValue> e : one.entrySet()) {
             if (!DEFAULTS.hasPathOrNull(e.getKey())) {
-                throw new ConfigError("--set " + o + ": unknown key '" + e.getKey() + "'");
+                throw unknownKey("--set " + o, e.getKey());
             }
         }
         return one;
+    }
+
+    /** Keys that earlier versions read, and where they went. */
+    private static final Map<String, String> MOVED = Map.of("split.serverDevice", "devices.server");
+
+    private static ConfigError unknownKey(String origin, String key) {
+        String moved = MOVED.get(key);
+        return new ConfigError(origin + ": unknown key '" + key + "'" + (moved == null ? "" : " (now " + moved + ")"));
     }
 
     /**
@@ -313,9 +327,17 @@ public record TrainConfig(
         ServerVersion version = k.parse("split.serverVersion", () -> ServerVersion.parse(c.getString("split.serverVersion")));
         k.check(version == ServerVersion.V2 || mode == RunMode.SFL || mode == RunMode.SPLITFT, "split.serverVersion",
                 "v1 (a server copy per client) applies to modes sfl and splitft only");
-        Split split = new Split(cut, version, k.choice("split.serverDevice", ServerDevice.class), k.parse("split.wireDtype", () -> WireDtype.parse(c.getString("split.wireDtype"))),
+        Split split = new Split(cut, version, k.parse("split.wireDtype", () -> WireDtype.parse(c.getString("split.wireDtype"))),
                 c.getString("split.bind"), port, c.getString("split.advertiseHost"), timeout, (int) maxBytes,
                 cert.isBlank() ? null : k.file("split.tls.certChain", cert), key.isBlank() ? null : k.file("split.tls.privateKey", key));
+
+        DeviceChoice serverDevice = k.choice("devices.server", DeviceChoice.class);
+        String evalDevice = c.getString("devices.eval").trim();
+        k.check(evalDevice.equalsIgnoreCase("server") || EnumSet.allOf(DeviceChoice.class).stream()
+                .anyMatch(d -> d.key().equalsIgnoreCase(evalDevice)), "devices.eval", "must be server, auto, cpu or gpu, got '"
+                + evalDevice + "'");
+        Devices devices = new Devices(serverDevice, k.choice("devices.client", DeviceChoice.class),
+                evalDevice.equalsIgnoreCase("server") ? serverDevice : DeviceChoice.parse(evalDevice, "devices.eval"));
 
         CutPolicyKind policy = k.choice("splitft.policy", CutPolicyKind.class);
         int gamma = k.integer("splitft.gamma");
@@ -354,7 +376,7 @@ public record TrainConfig(
         String out = c.getString("out");
         k.check(!out.isBlank(), "out", "must name the run directory (a path or a Hadoop URI)");
         return new TrainConfig(mode, k.longInteger("seed"), out, model, data, lora, optim, train, fed,
-                split, splitft, speeds, privacy, c.getBoolean("export.mergedModel"), c.getString("spark.master"), c);
+                split, devices, splitft, speeds, privacy, c.getBoolean("export.mergedModel"), c.getString("spark.master"), c);
     }
 
     /** The adapters' ranks for a client split at {@code cut} (lora.cutRank on both sides of it). */
@@ -373,7 +395,7 @@ public record TrainConfig(
      * checkpoint stays valid. Anything else would silently mix two configurations in one run.
      */
     private static final List<String> RESUMABLE = List.of("train.rounds", "train.epochs", "train.evalEvery", "split.bind",
-            "split.port", "split.advertiseHost", "split.stepTimeout", "split.maxMessageSize", "split.tls", "spark.master",
+            "split.port", "split.advertiseHost", "split.stepTimeout", "split.maxMessageSize", "split.tls", "spark.master", "devices",
             "export.mergedModel", "out");
 
     /**

@@ -152,7 +152,7 @@ public final class ClientStage {
     }
 
     RoundPlan plan(int round, int firstStep, Map<Integer, RoundPlan.SegmentStart> starts) {
-        return new RoundPlan(runId, cfg.model(), starts, cfg.optimizer(), cfg.federation().clientOptimizer(),
+        return new RoundPlan(runId, cfg.model(), cfg.devices().client(), starts, cfg.optimizer(), cfg.federation().clientOptimizer(),
                 cfg.train().batchSize(), cfg.train().microBatchSize(), cfg.train().labelSmoothing(),
                 cfg.train().gradientCheckpointing(), cfg.seed(), round, firstStep, cfg.train().localSteps(), totalSteps, endpoint);
     }

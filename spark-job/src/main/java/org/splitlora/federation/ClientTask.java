@@ -1,5 +1,6 @@
 package org.splitlora.federation;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import java.io.Serializable;
 import java.util.List;
@@ -66,10 +67,11 @@ final class ClientTask extends AbstractFunction1<Iterator<ClientInput>, Iterator
         int client = own.clientId();
         int layers = own.layers();
         RoundPlan.SegmentStart start = p.starts().get(layers);
-        DecoderModel model = SegmentCache.get(p.model(), layers);
+        Device device = p.device().resolve("devices.client");
+        DecoderModel model = SegmentCache.get(p.model(), layers, device);
         var config = ModelSource.of(p.model()).config();
         long seed = ClientSeeds.of(p.seed(), client);
-        try (NDManager m = NDManager.newBaseManager();
+        try (NDManager m = NDManager.newBaseManager(device);
              LoraAdapters lora = LoraAdapters.fromFloats(m, config, start.spec(), 0, layers, start.lora());
              LocalOptimizer opt = p.clientOptimizer().create(lora, p.optimizer())) {
             if (own.optimizer() != null) {

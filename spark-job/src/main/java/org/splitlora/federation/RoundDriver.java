@@ -1,6 +1,5 @@
 package org.splitlora.federation;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,7 +23,6 @@ import org.splitlora.model.ModelPart;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.config.ModelConfig;
 import org.splitlora.model.lora.LoraAdapters;
-import org.splitlora.model.nn.Torch;
 import org.splitlora.split.ServerSegment;
 import org.splitlora.split.ServerSettings;
 import org.splitlora.split.SplitAddress;
@@ -53,7 +51,7 @@ public final class RoundDriver implements AutoCloseable {
     private final RoundListener listener;
     private final ModelSource source;
     private final ModelConfig config;
-    private final NDManager root = NDManager.newBaseManager();
+    private final NDManager root;
     private NDManager serverRoot;
     private final DecoderModel wholeModel;
     private final ClientSampler sampler;
@@ -90,6 +88,7 @@ public final class RoundDriver implements AutoCloseable {
         if (slots > 0) {
             checkSlots(spark, slots);
         }
+        this.root = cfg.devices().eval().newManager("devices.eval");
         this.wholeModel = source.loadWhole(root);
         try (LoraAdapters fresh = LoraAdapters.init(root, config, cfg.lora(), 0, config.numLayers(), cfg.seed())) {
             this.global = fresh.toFloats();
@@ -97,7 +96,7 @@ public final class RoundDriver implements AutoCloseable {
         this.aggregator = cfg.federation().newAggregator();
         SplitEndpoint endpoint = null;
         if (scheme.usesSplitServer()) {
-            serverRoot = NDManager.newBaseManager(serverDevice(cfg.split().serverDevice()));
+            serverRoot = cfg.devices().server().newManager("devices.server");
             ServerSegment segment = new ServerSegment(source.load(ModelPart.server(config, cfg.splitft().minCut()), serverRoot),
                     cfg.split().serverVersion(), cfg.lora(), cfg::loraAtCut, unitStepping(), totalSteps, cfg.train().labelSmoothing(),
                     cfg.train().gradientCheckpointing());
@@ -221,16 +220,6 @@ public final class RoundDriver implements AutoCloseable {
                     + " (e.g. local[" + perRound + "])");
         }
         LOG.warn("{} so far; the barrier stage waits until there are enough", problem);
-    }
-
-    /** The device for split.serverDevice; gpu without a visible GPU is an error. */
-    static Device serverDevice(TrainConfig.ServerDevice wanted) {
-        int gpus = Torch.engine().getGpuCount();
-        if (wanted == TrainConfig.ServerDevice.GPU && gpus == 0) {
-            throw new IllegalArgumentException("split.serverDevice = gpu, but PyTorch sees no GPU (this build uses "
-                    + "pytorch-native-cpu; use auto or cpu)");
-        }
-        return wanted != TrainConfig.ServerDevice.CPU && gpus > 0 ? Device.gpu() : Device.cpu();
     }
 
     /** A server optimizer aggregates the server's units as clients, so they step with the clients' optimizer. */

@@ -2,6 +2,7 @@ package org.splitlora.federation;
 
 import java.io.Serializable;
 import java.util.Map;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.lora.LoraSpec;
 import org.splitlora.train.ClientOptimizer;
 import org.splitlora.train.OptimizerConfig;
@@ -14,11 +15,13 @@ import org.splitlora.train.OptimizerConfig;
  * ({@link ClientStart}), so no client sees another's state and the broadcast does not grow with
  * the number of clients.
  *
+ * @param device where the clients compute (devices.client), resolved on each executor
  * @param starts per number of layers, the adapters' ranks and the values a client starts from
  */
 public record RoundPlan(
         String runId,
         String model,
+        DeviceChoice device,
         Map<Integer, SegmentStart> starts,
         OptimizerConfig optimizer,
         ClientOptimizer clientOptimizer,

@@ -1,5 +1,6 @@
 package org.splitlora.federation;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -8,20 +9,21 @@ import org.splitlora.model.ModelPart;
 import org.splitlora.model.ModelSource;
 
 /**
- * Frozen model segments, loaded once per executor JVM and shared by every client task that runs
- * there (the weights are read-only; each task brings its own adapters and pass state).
+ * Frozen model segments, loaded once per executor JVM and device and shared by every client task
+ * that runs there (the weights are read-only; each task brings its own adapters and pass state).
  */
 final class SegmentCache {
 
-    private static final NDManager ROOT = NDManager.newBaseManager();
+    private static final Map<Device, NDManager> ROOTS = new ConcurrentHashMap<>();
     private static final Map<String, DecoderModel> SEGMENTS = new ConcurrentHashMap<>();
 
     private SegmentCache() {}
 
-    static DecoderModel get(String model, int layers) {
+    static DecoderModel get(String model, int layers, Device device) {
         ModelSource source = ModelSource.of(model);
         ModelPart part = layers == source.config().numLayers() ? ModelPart.whole(source.config())
                 : ModelPart.client(source.config(), layers);
-        return SEGMENTS.computeIfAbsent(model + "#" + part, k -> source.load(part, ROOT));
+        NDManager root = ROOTS.computeIfAbsent(device, NDManager::newBaseManager);
+        return SEGMENTS.computeIfAbsent(model + "#" + part + "@" + device, k -> source.load(part, root));
     }
 }

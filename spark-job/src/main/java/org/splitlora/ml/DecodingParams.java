@@ -1,5 +1,6 @@
 package org.splitlora.ml;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.apache.spark.ml.param.DoubleParam;
@@ -7,10 +8,11 @@ import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.Params;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.generate.GenerationConfig;
 
 /**
- * The decoding Params of {@link SplitLoraModel#transform}, declared once for both stages: the
+ * The decoding Params of {@link SplitLoraModel#transform} and where it runs, declared once for both stages: the
  * estimator carries them too, and Spark hands them (by name) to the model it fits. The owner
  * exposes each through a public accessor, which is how Spark ML finds a stage's Params.
  */
@@ -18,6 +20,7 @@ final class DecodingParams implements java.io.Serializable {
 
     private static final long serialVersionUID = 1L;
     static final List<String> STRATEGIES = List.of("greedy", "beam", "sample");
+    static final List<String> DEVICES = Arrays.stream(DeviceChoice.values()).map(DeviceChoice::key).toList();
 
     final Param<String> outputCol;
     final Param<String> strategy;
@@ -28,6 +31,7 @@ final class DecodingParams implements java.io.Serializable {
     final DoubleParam temperature;
     final IntParam topK;
     final DoubleParam topP;
+    final Param<String> generationDevice;
 
     DecodingParams(Params owner) {
         outputCol = new Param<>(owner, "outputCol", "column transform adds: the continuation generated for promptCol "
@@ -41,6 +45,8 @@ final class DecodingParams implements java.io.Serializable {
         temperature = new DoubleParam(owner, "temperature", "strategy sample: softmax temperature", ParamValidators.gt(0));
         topK = new IntParam(owner, "topK", "strategy sample: sample among the k most likely tokens; 0 = off", ParamValidators.gtEq(0));
         topP = new DoubleParam(owner, "topP", "strategy sample: nucleus mass; 1 = off", ParamValidators.inRange(0, 1, false, true));
+        generationDevice = new Param<>(owner, "generationDevice", "where transform generates on each executor: auto (a GPU "
+                + "when PyTorch sees one, else cpu) | cpu | gpu", ParamValidators.inArray(DEVICES));
     }
 
     /** Sets the defaults (the {@code generate} command's); call once every Param of the owner exists. */
@@ -54,6 +60,7 @@ final class DecodingParams implements java.io.Serializable {
         owner.setDefault(temperature, 1.0);
         owner.setDefault(topK, 0);
         owner.setDefault(topP, 1.0);
+        owner.setDefault(generationDevice, "auto");
     }
 
     /** The decoding the owner's values ask for; {@code seed} seeds sampling. */

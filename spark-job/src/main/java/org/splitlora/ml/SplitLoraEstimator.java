@@ -243,6 +243,10 @@ public final class SplitLoraEstimator extends Estimator<SplitLoraModel> implemen
         return decoding.topP;
     }
 
+    public Param<String> generationDevice() {
+        return decoding.generationDevice;
+    }
+
     // ---- setters and getters ----
 
     public SplitLoraEstimator setModelPath(String v) {
@@ -435,6 +439,11 @@ public final class SplitLoraEstimator extends Estimator<SplitLoraModel> implemen
 
     public SplitLoraEstimator setTopP(double v) {
         set(decoding.topP, v);
+        return this;
+    }
+
+    public SplitLoraEstimator setGenerationDevice(String v) {
+        set(decoding.generationDevice, v);
         return this;
     }
 

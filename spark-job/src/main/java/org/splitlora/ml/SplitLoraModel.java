@@ -22,6 +22,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.splitlora.eval.generate.AdapterWeights;
 import org.splitlora.eval.generate.RowGeneration;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
 
@@ -145,6 +146,10 @@ public final class SplitLoraModel extends Model<SplitLoraModel> implements Defau
         return decoding.topP;
     }
 
+    public Param<String> generationDevice() {
+        return decoding.generationDevice;
+    }
+
     public SplitLoraModel setPromptCol(String v) {
         set(promptCol, v);
         return this;
@@ -244,6 +249,15 @@ public final class SplitLoraModel extends Model<SplitLoraModel> implements Defau
         return (Double) getOrDefault(decoding.topP);
     }
 
+    public SplitLoraModel setGenerationDevice(String v) {
+        set(decoding.generationDevice, v);
+        return this;
+    }
+
+    public String getGenerationDevice() {
+        return getOrDefault(decoding.generationDevice);
+    }
+
     /** The decoding transform runs (the Params' strategy, stopping at the base model's EOS). */
     public GenerationConfig generationConfig() {
         return decoding.config(this, getSeed(), ModelSource.of(baseModel()).config().eosTokenId());
@@ -268,8 +282,8 @@ public final class SplitLoraModel extends Model<SplitLoraModel> implements Defau
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         transformSchema(dataset.schema());
-        return RowGeneration.appendOutputs(dataset.toDF(), getPromptCol(), getOutputCol(), baseModel(), adapter(),
-                generationConfig());
+        return RowGeneration.appendOutputs(dataset.toDF(), getPromptCol(), getOutputCol(), baseModel(),
+                DeviceChoice.parse(getGenerationDevice(), "generationDevice"), adapter(), generationConfig());
     }
 
     // ---- copy, save, load ----

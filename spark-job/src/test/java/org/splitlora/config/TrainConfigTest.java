@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.split.WireDtype;
 
 /** Loading and validating run configurations: errors name the file and key. */
@@ -29,6 +30,11 @@ class TrainConfigTest {
         assertEquals(RunMode.SFL, c.mode());
         assertEquals(2e-4, c.optimizer().learningRate(), 0);
         assertEquals(java.time.Duration.ofSeconds(300), c.split().stepTimeout());
+        // devices: clients on the CPU, the driver's whole model where the server is, unless told
+        assertEquals(new TrainConfig.Devices(DeviceChoice.AUTO, DeviceChoice.CPU, DeviceChoice.AUTO), c.devices());
+        assertEquals(new TrainConfig.Devices(DeviceChoice.CPU, DeviceChoice.GPU, DeviceChoice.CPU),
+                TrainConfig.load(f, List.of("devices.server=cpu", "devices.client=gpu")).devices());
+        assertEquals(DeviceChoice.GPU, TrainConfig.load(f, List.of("devices.server=cpu", "devices.eval=gpu")).devices().eval());
         assertTrue(c.toJson().contains("\"wireDtype\" : \"bf16\""), c.toJson());
         // splitft: cuts in [minCut, maxCut (0 = layers - 1)], the reduced rank follows each cut
         TrainConfig ft = TrainConfig.load(f, List.of("mode=splitft", "split.cut=2", "splitft.policy=splitft", "lora.rank=8",
@@ -57,7 +63,9 @@ class TrainConfigTest {
         assertError(f, List.of("train.microBatchSize=16"), "train.microBatchSize must be <= train.batchSize (8)");
         assertError(f, List.of("mode=federated"), "unknown mode 'federated'");
         assertError(f, List.of("split.wireDtype=int8"), "split.wireDtype");
-        assertError(f, List.of("split.serverDevice=tpu"), "unknown split.serverDevice 'tpu' (expected auto, cpu or gpu)");
+        assertError(f, List.of("devices.server=tpu"), "unknown devices.server 'tpu' (expected auto, cpu or gpu)");
+        assertError(f, List.of("devices.eval=tpu"), "devices.eval must be server, auto, cpu or gpu, got 'tpu'");
+        assertError(f, List.of("split.serverDevice=cpu"), "unknown key 'split.serverDevice' (now devices.server)");
         assertError(f, List.of("optimizer.lr=-1"), "optimizer.lr must be > 0");
         assertError(f, List.of("split.tls.certChain=\"/x.pem\""), "split.tls set both");
         assertError(f, List.of("model=\"/no/such/model\""), "model: /no/such/model: model directory not found");

@@ -41,6 +41,7 @@ import org.splitlora.cli.CliRun;
 import org.splitlora.datasets.format.PromptCompletionFormat;
 import org.splitlora.eval.generate.AdapterWeights;
 import org.splitlora.eval.generate.BatchGeneration;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.ModelSource;
 import org.splitlora.testutil.Fixtures;
 
@@ -205,10 +206,10 @@ class SplitLoraEstimatorTest {
         // transform: generation with the CLI run's adapter, on executors; a null prompt gives a null output
         List<String> generated = outputs(model.transform(prompts()));
         List<String> contexts = prompts().orderBy("id").collectAsList().stream().map(r -> r.getString(1)).limit(3).toList();
-        assertEquals(BatchGeneration.local(MODEL, byCli, model.generationConfig(), contexts), generated.subList(0, 3));
+        assertEquals(BatchGeneration.local(MODEL, DeviceChoice.CPU, byCli, model.generationConfig(), contexts), generated.subList(0, 3));
         assertTrue(generated.subList(0, 3).stream().noneMatch(String::isEmpty), generated.toString());
         assertNull(generated.get(3));
-        assertNotEquals(BatchGeneration.local(MODEL, null, model.generationConfig(), contexts), generated.subList(0, 3),
+        assertNotEquals(BatchGeneration.local(MODEL, DeviceChoice.CPU, null, model.generationConfig(), contexts), generated.subList(0, 3),
                 "the trained adapter changes the outputs");
 
         // save and load: same Params, provenance and outputs; the saved adapter is the run's, byte for byte
@@ -274,6 +275,6 @@ class SplitLoraEstimatorTest {
         assertEquals(List.of("id", "context", "prompt", "generated"), List.of(reloaded.transform(in).columns()));
         AdapterWeights byCli = AdapterWeights.read(cliRun.resolve("adapter"), ModelSource.of(MODEL).config());
         List<String> contexts = in.orderBy("id").collectAsList().stream().map(r -> r.getString(1)).limit(3).toList();
-        assertEquals(BatchGeneration.local(MODEL, byCli, stage.generationConfig(), contexts), generated.subList(0, 3));
+        assertEquals(BatchGeneration.local(MODEL, DeviceChoice.CPU, byCli, stage.generationConfig(), contexts), generated.subList(0, 3));
     }
 }

@@ -1,5 +1,6 @@
 package org.splitlora.eval.generate;
 
+import ai.djl.Device;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
@@ -14,6 +15,7 @@ import org.apache.spark.sql.types.StructType;
 import org.splitlora.datasets.format.PromptCompletionFormat;
 import org.splitlora.datasets.tokenize.TextTokenizer;
 import org.splitlora.model.DecoderModel;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
 import org.splitlora.model.generate.Generator;
@@ -36,14 +38,18 @@ public final class BatchGeneration {
     private BatchGeneration() {
     }
 
-    /** Outputs for {@code contexts}, in order, generated in this process. */
-    public static List<String> local(String model, AdapterWeights adapter, GenerationConfig cfg, List<String> contexts) {
-        return generate(model, adapter, cfg, contexts);
+    /** Outputs for {@code contexts}, in order, generated in this process on {@code device}. */
+    public static List<String> local(String model, DeviceChoice device, AdapterWeights adapter, GenerationConfig cfg,
+                                     List<String> contexts) {
+        return generate(model, device, adapter, cfg, contexts);
     }
 
-    /** A Spark job generating for {@code contexts} in {@code partitions} tasks; rows follow {@link #SCHEMA}. */
-    public static Dataset<Row> onExecutors(SparkSession spark, String model, AdapterWeights adapter, GenerationConfig cfg,
-                                           List<String> contexts, int partitions) {
+    /**
+     * A Spark job generating for {@code contexts} in {@code partitions} tasks, each on
+     * {@code device} of its executor; rows follow {@link #SCHEMA}.
+     */
+    public static Dataset<Row> onExecutors(SparkSession spark, String model, DeviceChoice device, AdapterWeights adapter,
+                                           GenerationConfig cfg, List<String> contexts, int partitions) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<AdapterWeights> weights = jsc.broadcast(adapter);
         List<Row> input = new ArrayList<>();
@@ -54,7 +60,7 @@ public final class BatchGeneration {
                 .mapPartitions(it -> {
                     List<Row> part = new ArrayList<>();
                     it.forEachRemaining(part::add);
-                    List<String> outputs = generate(model, weights.value(), cfg, part.stream().map(r -> r.getString(1)).toList());
+                    List<String> outputs = generate(model, device, weights.value(), cfg, part.stream().map(r -> r.getString(1)).toList());
                     List<Row> out = new ArrayList<>();
                     for (int i = 0; i < part.size(); i++) {
                         out.add(RowFactory.create(part.get(i).getInt(0), part.get(i).getString(1), outputs.get(i)));
@@ -64,9 +70,11 @@ public final class BatchGeneration {
         return spark.createDataFrame(rows, SCHEMA);
     }
 
-    private static List<String> generate(String model, AdapterWeights adapter, GenerationConfig cfg, List<String> contexts) {
-        DecoderModel base = ExecutorModels.model(model);
-        LoraAdapters lora = ExecutorModels.adapter(model, adapter);
+    private static List<String> generate(String model, DeviceChoice device, AdapterWeights adapter, GenerationConfig cfg,
+                                         List<String> contexts) {
+        Device on = device.resolve("generation device");
+        DecoderModel base = ExecutorModels.model(model, on);
+        LoraAdapters lora = ExecutorModels.adapter(model, adapter, on);
         Generator generator = new Generator(base, lora);
         List<String> out = new ArrayList<>();
         try (TextTokenizer tok = ModelSource.of(model).tokenizer()) {

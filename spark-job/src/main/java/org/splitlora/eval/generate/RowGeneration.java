@@ -14,6 +14,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.generate.GenerationConfig;
 
 /**
@@ -35,20 +36,21 @@ public final class RowGeneration {
      * {@code rows} with the nullable string column {@code outputCol} appended. The caller has
      * checked that {@code promptCol} is a string column and {@code outputCol} is not a column yet.
      *
+     * @param device where each executor generates
      * @param adapter the adapter, or null for the base model alone
      */
     public static Dataset<Row> appendOutputs(Dataset<Row> rows, String promptCol, String outputCol, String model,
-                                             AdapterWeights adapter, GenerationConfig cfg) {
+                                             DeviceChoice device, AdapterWeights adapter, GenerationConfig cfg) {
         SparkSession spark = rows.sparkSession();
         StructType out = rows.schema().add(outputCol, DataTypes.StringType, true);
         Broadcast<AdapterWeights> weights = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(adapter);
         JavaRDD<Row> generated = rows.javaRDD().mapPartitions(
-                new Generation(model, weights, cfg, rows.schema().fieldIndex(promptCol)));
+                new Generation(model, device, weights, cfg, rows.schema().fieldIndex(promptCol)));
         return spark.createDataFrame(generated, out);
     }
 
     /** One task's rows with their outputs appended. */
-    private record Generation(String model, Broadcast<AdapterWeights> adapter, GenerationConfig cfg, int promptIndex)
+    private record Generation(String model, DeviceChoice device, Broadcast<AdapterWeights> adapter, GenerationConfig cfg, int promptIndex)
             implements FlatMapFunction<Iterator<Row>, Row> {
 
         @Override
@@ -58,7 +60,7 @@ public final class RowGeneration {
 
         private Iterator<Row> generate(List<Row> chunk) {
             List<String> prompts = chunk.stream().filter(r -> !r.isNullAt(promptIndex)).map(r -> r.getString(promptIndex)).toList();
-            Iterator<String> outputs = BatchGeneration.local(model, adapter.value(), cfg, prompts).iterator();
+            Iterator<String> outputs = BatchGeneration.local(model, device, adapter.value(), cfg, prompts).iterator();
             List<Row> out = new ArrayList<>(chunk.size());
             for (Row r : chunk) {
                 Object[] values = new Object[r.length() + 1];

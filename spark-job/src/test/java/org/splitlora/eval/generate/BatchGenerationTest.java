@@ -27,8 +27,9 @@ import org.splitlora.datasets.format.PromptCompletionFormat;
 import org.splitlora.eval.metrics.E2eScorer;
 import org.splitlora.eval.metrics.E2eScores;
 import org.splitlora.model.DecoderModel;
-import org.splitlora.model.ModelSource;
+import org.splitlora.model.DeviceChoice;
 import org.splitlora.model.LoraTestSupport;
+import org.splitlora.model.ModelSource;
 import org.splitlora.model.generate.GenerationConfig;
 import org.splitlora.model.lora.LoraAdapters;
 import org.splitlora.model.lora.LoraSpec;
@@ -73,15 +74,15 @@ class BatchGenerationTest {
         ModelSource source = ModelSource.of(MODEL);
         AdapterWeights weights = AdapterWeights.read(adapterDir, source.config());
         GenerationConfig cfg = GenerationConfig.beam(16, 3, 0.8, 4, Set.of(source.config().eosTokenId()));
-        List<String> local = BatchGeneration.local(MODEL, weights, cfg, contexts());
+        List<String> local = BatchGeneration.local(MODEL, DeviceChoice.CPU, weights, cfg, contexts());
         SparkSession spark = SparkSession.builder().getOrCreate();
-        List<Row> rows = BatchGeneration.onExecutors(spark, MODEL, weights, cfg, contexts(), 2).orderBy("index").collectAsList();
+        List<Row> rows = BatchGeneration.onExecutors(spark, MODEL, DeviceChoice.CPU, weights, cfg, contexts(), 2).orderBy("index").collectAsList();
         List<String> distributed = rows.stream().map(r -> r.getString(2)).toList();
         assertEquals(local, distributed);
         assertEquals(contexts(), rows.stream().map(r -> r.getString(1)).toList());
         assertTrue(local.stream().allMatch(s -> !s.isEmpty()), local.toString());
         // the adapter is applied: the base model alone says something else
-        assertNotEquals(local, BatchGeneration.local(MODEL, null, cfg, contexts()));
+        assertNotEquals(local, BatchGeneration.local(MODEL, DeviceChoice.CPU, null, cfg, contexts()));
     }
 
     @Test
