@@ -1,5 +1,6 @@
 package org.splitlora.cli;
 
+import ai.djl.Device;
 import com.google.gson.GsonBuilder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -7,17 +8,24 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
+import org.splitlora.bench.MatmulRate;
+import org.splitlora.bench.TrainingFlops;
 import org.splitlora.config.RunMode;
 import org.splitlora.config.TrainConfig;
 import org.splitlora.datasets.EnumOption;
+import org.splitlora.datasets.TokenizedExample;
 import org.splitlora.federation.ClientSampler;
 import org.splitlora.federation.ClientShards;
 import org.splitlora.federation.RoundDriver;
 import org.splitlora.model.ModelSource;
+import org.splitlora.model.config.ModelConfig;
+import org.splitlora.report.LossCurve;
 import org.splitlora.report.ThroughputRecorder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,6 +58,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "3", description = "Runs per mode (default: ${DEFAULT-VALUE}).")
     int repeats;
 
+    @Option(names = "--target-loss", paramLabel = "L",
+            description = "Validation loss for time- and bytes-to-target (default: the lowest loss every run reaches).")
+    Double targetLoss;
+
     @Option(names = "--json", paramLabel = "OUT", description = "Also write the JSON to this file.")
     Path json;
 
@@ -68,11 +80,13 @@ final class BenchCommand implements Callable<Integer> {
         }
         ModelSource source = ModelSource.of(base.model());
         Map<Variant, List<ThroughputRecorder>> runs = new LinkedHashMap<>();
+        double targetFraction;
         int perRound = ClientSampler.perRound(TrainCommand.manifest(base).clients.size(), base.federation().clientsPerRound(),
                 base.federation().clientFraction());
         try (SparkSessions.Session session = TrainCommand.session("splitlora bench", base, perRound)) {
             SparkSession spark = session.spark();
             ClientShards shards = ClientShards.open(spark, base.data(), source.config(), source.tokenizerSpec());
+            targetFraction = targetFraction(shards);
             for (int rep = 0; rep < repeats; rep++) {
                 for (Variant v : variants) {
                     TrainConfig cfg = TrainConfig.load(conf, v.overrides(sets));
@@ -88,7 +102,7 @@ final class BenchCommand implements Callable<Integer> {
             shards.release();
         }
         String out = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create()
-                .toJson(report(base, perRound, runs));
+                .toJson(report(base, perRound, runs, flops(base, source.config(), targetFraction, runs)));
         spec.commandLine().getOut().println(out);
         spec.commandLine().getOut().flush();
         if (json != null) {
@@ -97,7 +111,51 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Map<String, Object> report(TrainConfig base, int perRound, Map<Variant, List<ThroughputRecorder>> runs) {
+    /** Target tokens per token of the clients' training data (the LM head's share of the work). */
+    private static double targetFraction(ClientShards shards) {
+        long tokens = 0;
+        long targets = 0;
+        for (List<TokenizedExample> client : shards.collectByClient().values()) {
+            for (TokenizedExample e : client) {
+                tokens += e.length();
+                targets += e.targetCount();
+            }
+        }
+        return tokens == 0 ? 0 : (double) targets / tokens;
+    }
+
+    /**
+     * Each mode's model FLOP/s ({@link TrainingFlops} × tokens/s) as a fraction of this machine's
+     * fp32 matmul FLOP/s, measured after the runs in the same libtorch on the model's MLP shape;
+     * only where every role computes on one device (a mixed CPU/GPU run has no one peak).
+     */
+    private static Map<String, Object> flops(TrainConfig base, ModelConfig model, double targetFraction,
+                                             Map<Variant, List<ThroughputRecorder>> runs) {
+        TrainingFlops perToken = TrainingFlops.of(model, base.lora(), targetFraction);
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("train_flops_per_token", perToken.perToken());
+        f.put("target_fraction", targetFraction);
+        Set<Device> devices = new LinkedHashSet<>(List.of(base.devices().server().resolve("devices.server"),
+                base.devices().client().resolve("devices.client"), base.devices().eval().resolve("devices.eval")));
+        if (devices.size() != 1) {
+            f.put("fraction_of_peak", "not computed: the roles compute on " + devices);
+            return f;
+        }
+        int rows = 2048;
+        double peak = MatmulRate.measure(devices.iterator().next(), rows, model.hiddenSize(), model.intermediateSize(), 10);
+        f.put("matmul_shape", List.of(rows, model.hiddenSize(), model.intermediateSize()));
+        f.put("matmul_gflops_fp32", peak / 1e9);
+        Map<String, Double> fractions = new LinkedHashMap<>();
+        for (Map.Entry<Variant, List<ThroughputRecorder>> e : runs.entrySet()) {
+            double tps = median(e.getValue().stream().mapToDouble(ThroughputRecorder::tokensPerSecond).toArray());
+            fractions.put(e.getKey().label(), tps * perToken.perToken() / peak);
+        }
+        f.put("fraction_of_peak", fractions);
+        return f;
+    }
+
+    private Map<String, Object> report(TrainConfig base, int perRound, Map<Variant, List<ThroughputRecorder>> runs,
+                                       Map<String, Object> flops) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", base.model());
         r.put("data", base.data().dir());
@@ -136,6 +194,8 @@ final class BenchCommand implements Callable<Integer> {
             byMode.put(e.getKey().label(), m);
         }
         r.put("modes", byMode);
+        r.put("to_target", toTarget(runs));
+        r.put("flops", flops);
         Variant central = new Variant(RunMode.CENTRAL, null);
         if (medians.containsKey(central)) {
             Map<String, Double> ratios = new LinkedHashMap<>();
@@ -160,6 +220,35 @@ final class BenchCommand implements Callable<Integer> {
             r.put("splitft_vs_fixed_cut", vsFixed);
         }
         return r;
+    }
+
+    /**
+     * Per mode, the training seconds and bytes (activations, gradients, adapters) until the
+     * validation loss first reaches the target, medians over the repeats that reach it: the
+     * SplitLoRA paper's time-to-target. Time counts every round (warm-up too), evaluation excluded.
+     */
+    private Map<String, Object> toTarget(Map<Variant, List<ThroughputRecorder>> runs) {
+        double target = targetLoss != null ? targetLoss
+                : LossCurve.commonTarget(runs.values().stream().flatMap(List::stream).map(ThroughputRecorder::curve).toList());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("target_loss", target);
+        out.put("target", targetLoss != null ? "--target-loss" : "the lowest validation loss every run reaches");
+        Map<String, Object> byMode = new LinkedHashMap<>();
+        for (Map.Entry<Variant, List<ThroughputRecorder>> e : runs.entrySet()) {
+            List<LossCurve.Point> reached = e.getValue().stream().map(rec -> rec.curve().firstReaching(target))
+                    .flatMap(java.util.Optional::stream).toList();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("runs_reaching", reached.size() + " of " + e.getValue().size());
+            if (!reached.isEmpty()) {
+                m.put("seconds", median(reached.stream().mapToDouble(LossCurve.Point::seconds).toArray()));
+                m.put("seconds_runs", reached.stream().mapToDouble(LossCurve.Point::seconds).toArray());
+                m.put("bytes", median(reached.stream().mapToDouble(LossCurve.Point::bytes).toArray()));
+                m.put("round", median(reached.stream().mapToDouble(LossCurve.Point::round).toArray()));
+            }
+            byMode.put(e.getKey().label(), m);
+        }
+        out.put("modes", byMode);
+        return out;
     }
 
     /** A mode, and for splitft the cut policy (null: the configuration's). */

@@ -20,8 +20,12 @@ import org.splitlora.store.RunStore;
 public record RunRecords(String location, String name, String mode, String model, long seed, String dataHash, int plannedRounds,
                          List<Round> rounds, List<Evaluation> evaluations, Map<String, String> probe) {
 
-    /** One round as {@link RoundMetrics} wrote it; {@code valLoss} is NaN when the round was not evaluated. */
-    public record Round(int round, double trainLoss, double valLoss, double seconds, long splitBytes, long adapterBytes,
+    /**
+     * One round as {@link RoundMetrics} wrote it; {@code valLoss} is NaN when the round was not
+     * evaluated; {@code seconds} is its wall time, {@code trainSeconds} that without evaluation.
+     */
+    public record Round(int round, double trainLoss, double valLoss, double seconds, double trainSeconds, long splitBytes,
+                        long adapterBytes,
                         Map<Integer, Double> clientSecondsPerStep, Map<Integer, Integer> cuts) {
 
         public double megabytes() {
@@ -82,6 +86,7 @@ public record RunRecords(String location, String name, String mode, String model
                     o.getAsJsonObject("cuts").entrySet().forEach(e -> cuts.put(Integer.parseInt(e.getKey()), e.getValue().getAsInt()));
                 }
                 out.add(new Round(o.get("round").getAsInt(), number(o, "train_loss"), number(o, "val_loss"), number(o, "seconds"),
+                        o.has("train_seconds") ? number(o, "train_seconds") : number(o, "seconds"),
                         whole(o, "bytes_up") + whole(o, "bytes_down"), whole(o, "lora_bytes_up") + whole(o, "lora_bytes_down"),
                         perStep, cuts));
             } catch (RuntimeException e) {

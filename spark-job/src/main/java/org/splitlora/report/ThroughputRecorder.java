@@ -10,7 +10,8 @@ import org.splitlora.train.StepTimings;
 /**
  * Sums what a benchmark reports over a run's rounds, skipping the first {@code warmupRounds}
  * (model loading, JIT, first native allocations): tokens and training seconds, client-steps and
- * their time by phase, global steps, bytes exchanged, adapter bytes; and the last validation loss.
+ * their time by phase, global steps, bytes exchanged, adapter bytes; and the last validation loss
+ * and the run's {@link LossCurve}.
  */
 public final class ThroughputRecorder implements RoundListener {
 
@@ -24,6 +25,7 @@ public final class ThroughputRecorder implements RoundListener {
     private int rounds;
     private double lastValLoss = Double.NaN;
     private StepTimings timings = StepTimings.ZERO;
+    private final LossCurve curve = new LossCurve();
 
     public ThroughputRecorder(int warmupRounds) {
         this.warmupRounds = warmupRounds;
@@ -34,6 +36,8 @@ public final class ThroughputRecorder implements RoundListener {
         if (r.evaluated()) {
             lastValLoss = r.valLoss();
         }
+        curve.add(r.round() + 1, r.trainSeconds(), r.bytesUp() + r.bytesDown() + r.loraBytesUp() + r.loraBytesDown(),
+                r.evaluated() ? r.valLoss() : Double.NaN);
         if (r.round() < warmupRounds) {
             return;
         }
@@ -85,6 +89,11 @@ public final class ThroughputRecorder implements RoundListener {
     /** Adapter bytes sent to and from the clients per counted round. */
     public double loraBytesPerRound() {
         return loraBytes / (double) Math.max(1, rounds);
+    }
+
+    /** Validation loss against training time and bytes over every round, warm-up included (time-to-target counts it). */
+    public LossCurve curve() {
+        return curve;
     }
 
     /** The validation loss of the last evaluated round (NaN if none was). */

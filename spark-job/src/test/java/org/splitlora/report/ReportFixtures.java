@@ -36,6 +36,11 @@ final class ReportFixtures {
         return round + 0.7;
     }
 
+    /** A round's training time (its wall time, 2 + round, less the evaluation). */
+    static double trainSeconds(int round) {
+        return 1.5 + round;
+    }
+
     static double clientSecondsPerStep(int client, int round) {
         return 0.05 * client + 0.01 * round;
     }
@@ -59,10 +64,10 @@ final class ReportFixtures {
                         "{\"client\":%d,\"steps\":%d,\"seconds\":%s}", c, STEPS, clientSecondsPerStep(c, r) * STEPS));
                 cutMap.append(c == 0 ? "" : ",").append(String.format(Locale.ROOT, "\"%d\":%d", c, cut(c, r)));
             }
-            lines.add(String.format(Locale.ROOT, "{\"round\":%d,\"mode\":\"%s\",\"train_loss\":%s,%s\"seconds\":%s,"
+            lines.add(String.format(Locale.ROOT, "{\"round\":%d,\"mode\":\"%s\",\"train_loss\":%s,%s\"seconds\":%s,\"train_seconds\":%s,"
                             + "\"bytes_up\":%d,\"bytes_down\":500000,\"lora_bytes_up\":100000,\"lora_bytes_down\":100000,"
                             + "%s\"per_client\":[%s]}",
-                    r, mode, trainLoss(mode, r), r % 2 == 0 ? "\"val_loss\":" + valLoss(mode, r) + "," : "", 2.0 + r,
+                    r, mode, trainLoss(mode, r), r % 2 == 0 ? "\"val_loss\":" + valLoss(mode, r) + "," : "", 2.0 + r, trainSeconds(r),
                     r * 1_000_000L, cuts ? "\"cuts\":{" + cutMap + "}," : "", clients));
         }
         Files.write(dir.resolve("metrics.jsonl"), lines);

@@ -57,6 +57,28 @@ class ReportPageTest {
         List<double[]> mb = points(chart(doc, "round-mb"), "splitft-run (splitft)");
         assertEquals(ReportFixtures.megabytes(3), mb.get(2)[1], 0.01 * ReportFixtures.megabytes(4));
 
+        // validation loss against training time and MB so far: the sums of the rounds' values up to each evaluated one
+        List<double[]> byTime = points(chart(doc, "val-loss-time"), "sfl-run (sfl)");
+        List<double[]> byMb = points(chart(doc, "val-loss-mb"), "sfl-run (sfl)");
+        assertEquals(3, byTime.size());
+        for (int i = 0; i < 3; i++) {
+            int round = 2 * (i + 1);
+            double seconds = 0;
+            double megabytes = 0;
+            for (int k = 1; k <= round; k++) {
+                seconds += ReportFixtures.trainSeconds(k);
+                megabytes += ReportFixtures.megabytes(k);
+            }
+            assertEquals(seconds, byTime.get(i)[0], 0.01 * seconds);
+            assertEquals(ReportFixtures.valLoss("sfl", round), byTime.get(i)[1], 0.01);
+            assertEquals(megabytes, byMb.get(i)[0], 0.01 * megabytes);
+        }
+        // the target is splitft's best (round 4), which sfl first reaches at round 4 too: 1.5·4 + 1+2+3+4 seconds
+        String target = ReportFixtures.byId(doc, "to-target").getParentNode().getTextContent();
+        assertTrue(target.contains(String.format(Locale.ROOT, "Target: %.4f", ReportFixtures.valLoss("splitft", 4))), target);
+        String sflToTarget = row(doc, "to-target", "sfl-run");
+        assertTrue(sflToTarget.contains("416.0012.800"), "round 4, 16.00 s, 12.800 MB: " + sflToTarget);
+
         List<double[]> step = points(chart(doc, "client-step-1"), "client 2");
         assertEquals(4, step.size());
         assertEquals(ReportFixtures.clientSecondsPerStep(2, 3) * 1000, step.get(2)[1], 1.0);

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +19,8 @@ import org.splitlora.datasets.encode.ExampleEncoder;
 import org.splitlora.datasets.encode.OverlongPolicy;
 import org.splitlora.datasets.source.RawExample;
 import org.splitlora.datasets.source.SourceRow;
+import org.splitlora.datasets.tokenize.ByteLevelTokenizerJson;
+import org.splitlora.datasets.tokenize.ByteLevelTokenizerJson.SpecialToken;
 import org.splitlora.datasets.tokenize.Gpt2BpeTokenizer;
 import org.splitlora.datasets.tokenize.HfTokenizer;
 import org.splitlora.datasets.tokenize.TextTokenizer;
@@ -39,64 +39,9 @@ class ChatFormatTest {
 
     /** A byte-level BPE with no merges (a token per byte) that knows ChatML's markers as special tokens. */
     static TextTokenizer byteLevelWithChatMl() {
-        JsonObject vocab = new JsonObject();
-        int id = 0;
-        for (String symbol : byteSymbols()) {
-            vocab.addProperty(symbol, id++);
-        }
-        JsonObject model = new JsonObject();
-        model.addProperty("type", "BPE");
-        model.add("vocab", vocab);
-        model.add("merges", new JsonArray());
-        JsonObject byteLevel = new JsonObject();
-        byteLevel.addProperty("type", "ByteLevel");
-        byteLevel.addProperty("add_prefix_space", false);
-        byteLevel.addProperty("trim_offsets", false);
-        byteLevel.addProperty("use_regex", true);
-        JsonArray added = new JsonArray();
-        for (String special : new String[] {"<|im_start|>", "<|im_end|>"}) {
-            JsonObject t = new JsonObject();
-            t.addProperty("id", id++);
-            t.addProperty("content", special);
-            t.addProperty("single_word", false);
-            t.addProperty("lstrip", false);
-            t.addProperty("rstrip", false);
-            t.addProperty("normalized", false);
-            t.addProperty("special", true);
-            added.add(t);
-        }
-        JsonObject root = new JsonObject();
-        root.addProperty("version", "1.0");
-        root.add("added_tokens", added);
-        root.add("pre_tokenizer", byteLevel);
-        root.add("decoder", byteLevel);
-        root.add("model", model);
-        return HfTokenizer.fromJson(root.toString().getBytes(StandardCharsets.UTF_8), "byte-level", -1, 257);
-    }
-
-    /** GPT-2's printable stand-ins of the 256 byte values. */
-    static List<String> byteSymbols() {
-        List<Integer> bs = new ArrayList<>();
-        for (int b = '!'; b <= '~'; b++) {
-            bs.add(b);
-        }
-        for (int b = 0xA1; b <= 0xAC; b++) {
-            bs.add(b);
-        }
-        for (int b = 0xAE; b <= 0xFF; b++) {
-            bs.add(b);
-        }
-        String[] symbol = new String[256];
-        for (int b : bs) {
-            symbol[b] = String.valueOf((char) b);
-        }
-        int n = 0;
-        for (int b = 0; b < 256; b++) {
-            if (symbol[b] == null) {
-                symbol[b] = String.valueOf((char) (256 + n++));
-            }
-        }
-        return List.of(symbol);
+        String json = ByteLevelTokenizerJson.json(List.of(new SpecialToken(256, "<|im_start|>"), new SpecialToken(257, "<|im_end|>")),
+                null);
+        return HfTokenizer.fromJson(json.getBytes(StandardCharsets.UTF_8), "byte-level", -1, 257);
     }
 
     @Test

@@ -5,6 +5,8 @@ import com.google.gson.JsonParser;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.splitlora.datasets.tokenize.ByteLevelTokenizerJson;
+import org.splitlora.datasets.tokenize.ByteLevelTokenizerJson.SpecialToken;
 import org.splitlora.model.arch.Architectures;
 import org.splitlora.model.arch.HfConfigJson;
 import org.splitlora.model.config.ModelConfig;
@@ -15,9 +17,6 @@ import org.splitlora.model.config.ModelConfig;
  * tokens of its tokenizer at their ids.
  */
 public final class ModelShapes {
-
-    /** A special token of the shape's tokenizer. */
-    public record SpecialToken(int id, String content) {}
 
     /**
      * One shape.
@@ -51,6 +50,17 @@ public final class ModelShapes {
 
         public int publishedLayers() {
             return JsonParser.parseString(configJson).getAsJsonObject().get(layersKey).getAsInt();
+        }
+
+        /** The shape's tokenizer.json: byte-level, with its special tokens, BOS first where the real one puts it. */
+        public String tokenizerJson() {
+            SpecialToken bos = null;
+            if (prependBos) {
+                int id = parse(1).bosTokenId();
+                bos = specials.stream().filter(s -> s.id() == id).findFirst()
+                        .orElseThrow(() -> new IllegalStateException(name + ": no special token at bos_token_id " + id));
+            }
+            return ByteLevelTokenizerJson.json(specials, bos);
         }
 
         /** Whether the model directory needs a tokenizer.json (GPT-2 shapes use the built-in GPT-2 BPE). */

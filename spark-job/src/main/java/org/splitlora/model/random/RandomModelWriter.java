@@ -224,7 +224,7 @@ public final class RandomModelWriter {
             JsonObject cfg = shape.config(r.layers(), torchDtype(r.dtype()));
             writeText(tmp.resolve("config.json"), gson.toJson(sorted(cfg)) + "\n");
             if (shape.writesTokenizer()) {
-                writeText(tmp.resolve("tokenizer.json"), ByteLevelTokenizerJson.json(shape));
+                writeText(tmp.resolve("tokenizer.json"), shape.tokenizerJson());
             }
             long weightBytes = writeWeights(tmp, plan, r.dtype(), r.seed(), r.maxShardBytes(), gson);
             long parameters = parameters(plan);

@@ -10,13 +10,15 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.ToDoubleFunction;
+import org.splitlora.report.LossCurve;
 import org.splitlora.report.RunRecords;
 import org.splitlora.report.RunRecords.Round;
 
 /**
  * The self-contained HTML report of one or more runs (inline SVG and CSS, nothing fetched):
  * training loss, validation perplexity, wall time and MB sent per round with the runs side by
- * side; each run's per-client step time and (SplitFT) cut layers; a final metric table, the
+ * side, validation loss against training time and against MB exchanged, and the time and MB each
+ * run took to reach the loss all of them reach; each run's per-client step time and (SplitFT) cut layers; a final metric table, the
  * evaluations recorded in the runs, and the demo's before/after generation.
  */
 public final class ReportPage {
@@ -66,7 +68,13 @@ public final class ReportPage {
         chart(b, overlay(runs, "val-ppl", "Validation perplexity per round", "perplexity", true, r -> Math.exp(r.valLoss())));
         chart(b, overlay(runs, "round-seconds", "Wall time per round", "seconds", false, Round::seconds));
         chart(b, overlay(runs, "round-mb", "MB sent per round (activations, gradients, adapters)", "MB", false, Round::megabytes));
-        b.append("</div>\n<h2>Clients</h2>\n<div class=\"charts\">\n");
+        List<LossCurve> curves = runs.stream().map(LossCurve::of).toList();
+        chart(b, curveChart(runs, curves, "val-loss-time", "Validation loss against training wall time", "seconds",
+                LossCurve.Point::seconds));
+        chart(b, curveChart(runs, curves, "val-loss-mb", "Validation loss against MB exchanged", "MB", p -> p.bytes() / 1e6));
+        b.append("</div>\n");
+        toTarget(b, runs, curves);
+        b.append("<h2>Clients</h2>\n<div class=\"charts\">\n");
         for (int i = 0; i < runs.size(); i++) {
             RunRecords run = runs.get(i);
             String suffix = runs.size() == 1 ? "" : " - " + run.name();
@@ -113,6 +121,39 @@ public final class ReportPage {
             c.add(new LineChart.Series(runs.size() == 1 ? run.mode() : run.name() + " (" + run.mode() + ")", pts));
         }
         return c;
+    }
+
+    private static LineChart curveChart(List<RunRecords> runs, List<LossCurve> curves, String id, String title, String xLabel,
+                                        ToDoubleFunction<LossCurve.Point> x) {
+        LineChart c = new LineChart(id, title, xLabel, "validation loss", false);
+        for (int i = 0; i < runs.size(); i++) {
+            RunRecords run = runs.get(i);
+            List<double[]> pts = curves.get(i).points().stream().map(p -> new double[] {x.applyAsDouble(p), p.valLoss()}).toList();
+            c.add(new LineChart.Series(runs.size() == 1 ? run.mode() : run.name() + " (" + run.mode() + ")", pts));
+        }
+        return c;
+    }
+
+    /**
+     * Training time and bytes each run needed to first reach the lowest validation loss all of the
+     * runs reach (the SplitLoRA paper's time-to-target, and its traffic).
+     */
+    private static void toTarget(StringBuilder b, List<RunRecords> runs, List<LossCurve> curves) {
+        double target = LossCurve.commonTarget(curves);
+        if (Double.isNaN(target)) {
+            return;
+        }
+        b.append("<h2>To the target loss</h2>\n<p>Target: ").append(String.format(Locale.ROOT, "%.4f", target))
+                .append(", the lowest validation loss that every run reaches; time is training time, evaluation excluded.</p>\n")
+                .append("<table id=\"to-target\">\n<tr><th class=\"text\">run</th><th class=\"text\">mode</th><th>round</th>"
+                        + "<th>seconds</th><th>MB exchanged</th></tr>\n");
+        for (int i = 0; i < runs.size(); i++) {
+            LossCurve.Point p = curves.get(i).firstReaching(target).orElseThrow();
+            b.append("<tr><td class=\"text\">").append(Html.escape(runs.get(i).name())).append("</td><td class=\"text\">")
+                    .append(Html.escape(runs.get(i).mode())).append("</td><td>").append(p.round()).append("</td>")
+                    .append(cell(p.seconds(), "%.2f")).append(cell(p.bytes() / 1e6, "%.3f")).append("</tr>\n");
+        }
+        b.append("</table>\n");
     }
 
     private static LineChart perClient(RunRecords run, String id, String title, String yLabel,

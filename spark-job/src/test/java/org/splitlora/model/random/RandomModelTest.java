@@ -120,7 +120,7 @@ class RandomModelTest {
         for (String name : List.of("llama-3.2-1b", "qwen3-0.6b", "tinyllama-1.1b")) {
             ModelShapes.Shape s = ModelShapes.get(name);
             ModelConfig c = s.parse(1);
-            byte[] json = ByteLevelTokenizerJson.json(s).getBytes(StandardCharsets.UTF_8);
+            byte[] json = s.tokenizerJson().getBytes(StandardCharsets.UTF_8);
             try (TextTokenizer t = HfTokenizer.fromJson(json, name, c.bosTokenId(), c.eosTokenId())) {
                 int[] plain = t.encode(TEXT, false);
                 assertEquals(TEXT.getBytes(StandardCharsets.UTF_8).length, plain.length, name + ": one token per byte");
@@ -146,7 +146,7 @@ class RandomModelTest {
         }
         // Llama 2's <unk>, <s>, </s> hold ids 0-2: the bytes follow
         ModelShapes.Shape tiny = ModelShapes.get("tinyllama-1.1b");
-        try (TextTokenizer t = HfTokenizer.fromJson(ByteLevelTokenizerJson.json(tiny).getBytes(StandardCharsets.UTF_8),
+        try (TextTokenizer t = HfTokenizer.fromJson(tiny.tokenizerJson().getBytes(StandardCharsets.UTF_8),
                 "tiny", 1, 2)) {
             assertEquals(259, t.vocabSize());
             assertArrayEquals(new int[] {1, 'A' + 3}, t.encode("A", true));

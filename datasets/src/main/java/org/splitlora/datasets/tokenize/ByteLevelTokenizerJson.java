@@ -1,4 +1,4 @@
-package org.splitlora.model.random;
+package org.splitlora.datasets.tokenize;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -10,12 +10,16 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * A {@code tokenizer.json} that tokenizes any text for a random model: byte-level BPE without
- * merges (one token per UTF-8 byte, GPT-2's byte-to-unicode symbols), ByteLevel pre-tokenizer and
- * decoder, and the shape's special tokens at their ids. The 256 byte symbols take the lowest ids
- * no special token holds (0-255 unless a special token sits there, as Llama 2's {@code <s>} at 1).
+ * A {@code tokenizer.json} that tokenizes any text: byte-level BPE without merges (one token per
+ * UTF-8 byte, GPT-2's byte-to-unicode symbols), ByteLevel pre-tokenizer and decoder, and special
+ * tokens at given ids (a random model's, or a chat template's markers in tests). The 256 byte
+ * symbols take the lowest ids no special token holds (0-255 unless a special token sits there, as
+ * Llama 2's {@code <s>} at 1).
  */
 public final class ByteLevelTokenizerJson {
+
+    /** A special token (never split, added as one id) at its id. */
+    public record SpecialToken(int id, String content) {}
 
     private ByteLevelTokenizerJson() {}
 
@@ -31,7 +35,7 @@ public final class ByteLevelTokenizerJson {
     }
 
     /** The ids of bytes 0..255. */
-    static int[] byteIds(List<ModelShapes.SpecialToken> specials) {
+    static int[] byteIds(List<SpecialToken> specials) {
         Set<Integer> taken = new HashSet<>();
         specials.forEach(s -> taken.add(s.id()));
         int[] ids = new int[256];
@@ -45,8 +49,11 @@ public final class ByteLevelTokenizerJson {
         return ids;
     }
 
-    public static String json(ModelShapes.Shape shape) {
-        List<ModelShapes.SpecialToken> specials = shape.specials();
+    /** The tokenizer with {@code specials}; {@code bos}, one of them or null, is put before every text. */
+    public static String json(List<SpecialToken> specials, SpecialToken bos) {
+        if (bos != null && !specials.contains(bos)) {
+            throw new IllegalArgumentException("BOS " + bos + " is not one of the special tokens " + specials);
+        }
         int[] symbols = byteSymbols();
         int[] ids = byteIds(specials);
 
@@ -55,7 +62,7 @@ public final class ByteLevelTokenizerJson {
         root.add("truncation", JsonNull.INSTANCE);
         root.add("padding", JsonNull.INSTANCE);
         JsonArray added = new JsonArray();
-        for (ModelShapes.SpecialToken s : specials) {
+        for (SpecialToken s : specials) {
             JsonObject t = new JsonObject();
             t.addProperty("id", s.id());
             t.addProperty("content", s.content());
@@ -69,7 +76,7 @@ public final class ByteLevelTokenizerJson {
         root.add("added_tokens", added);
         root.add("normalizer", JsonNull.INSTANCE);
         root.add("pre_tokenizer", byteLevel(false, true));
-        root.add("post_processor", shape.prependBos() ? prependBos(specialWithId(shape)) : byteLevel(true, false));
+        root.add("post_processor", bos != null ? prependBos(bos) : byteLevel(true, false));
         root.add("decoder", byteLevel(true, true));
 
         JsonObject model = new JsonObject();
@@ -95,12 +102,6 @@ public final class ByteLevelTokenizerJson {
         return new GsonBuilder().serializeNulls().setPrettyPrinting().disableHtmlEscaping().create().toJson(root) + "\n";
     }
 
-    private static ModelShapes.SpecialToken specialWithId(ModelShapes.Shape shape) {
-        int bos = shape.parse(1).bosTokenId();
-        return shape.specials().stream().filter(s -> s.id() == bos).findFirst()
-                .orElseThrow(() -> new IllegalStateException(shape.name() + ": no special token at bos_token_id " + bos));
-    }
-
     private static JsonObject byteLevel(boolean addPrefixSpace, boolean trimOffsets) {
         JsonObject o = new JsonObject();
         o.addProperty("type", "ByteLevel");
@@ -111,7 +112,7 @@ public final class ByteLevelTokenizerJson {
     }
 
     /** HF's TemplateProcessing that puts BOS before a text (and before each of a pair), as Llama's tokenizers do. */
-    private static JsonObject prependBos(ModelShapes.SpecialToken bos) {
+    private static JsonObject prependBos(SpecialToken bos) {
         JsonObject o = new JsonObject();
         o.addProperty("type", "TemplateProcessing");
         o.add("single", template(bos, "A"));
@@ -132,7 +133,7 @@ public final class ByteLevelTokenizerJson {
         return o;
     }
 
-    private static JsonArray template(ModelShapes.SpecialToken bos, String sequence) {
+    private static JsonArray template(SpecialToken bos, String sequence) {
         JsonArray a = new JsonArray();
         JsonObject sp = new JsonObject();
         JsonObject spBody = new JsonObject();
