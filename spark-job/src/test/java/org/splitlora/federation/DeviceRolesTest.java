@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.engine.EngineException;
+import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
@@ -52,33 +53,48 @@ class DeviceRolesTest {
     static Path data;
     static SparkSession spark;
     private static Device previousDefault;
+    private static NDManager system;
+    private static Device previousSystemDevice;
 
     @BeforeAll
     static void armTheTrap() throws Exception {
         data = SyntheticShards.prepare(Files.createDirectory(tmp.resolve("data")), 60, 7, 3, MODEL);
         spark = SparkSession.builder().master("local[3,4]").appName("device roles").getOrCreate();
+        // a manager made without a device takes the system manager's (NDManager.newBaseManager())
+        // or the engine's default (newBaseManager(null)); both were fixed when first used, so both
+        // are set, as a machine with a GPU has them
         Engine engine = Torch.engine();
         previousDefault = engine.defaultDevice();
-        defaultDevice().set(engine, Device.gpu());
+        try (NDManager probe = NDManager.newBaseManager(Device.cpu())) {
+            system = probe.getParentManager(); // made now if not yet, before either default changes
+        }
+        previousSystemDevice = system.getDevice();
+        field(Engine.class, "defaultDevice").set(engine, Device.gpu());
+        field(BaseNDManager.class, "device").set(system, Device.gpu());
     }
 
     @AfterAll
     static void disarm() throws Exception {
-        defaultDevice().set(Torch.engine(), previousDefault);
+        field(Engine.class, "defaultDevice").set(Torch.engine(), previousDefault);
+        field(BaseNDManager.class, "device").set(system, previousSystemDevice);
         spark.stop();
+        try (NDManager m = NDManager.newBaseManager()) {
+            assertEquals(previousSystemDevice, m.getDevice(), "later tests get the default they had");
+        }
     }
 
-    /** DJL keeps the engine's default device in a private field; there is no setter. */
-    private static Field defaultDevice() throws NoSuchFieldException {
-        Field f = Engine.class.getDeclaredField("defaultDevice");
+    /** DJL has no setter for either default. */
+    private static Field field(Class<?> owner, String name) throws NoSuchFieldException {
+        Field f = owner.getDeclaredField(name);
         f.setAccessible(true);
         return f;
     }
 
     @Test
     void theTrapCatchesAManagerWithoutADevice() {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(); NDManager n = NDManager.newBaseManager((Device) null)) {
             assertEquals(Device.gpu(), m.getDevice());
+            assertEquals(Device.gpu(), n.getDevice());
             assertThrows(EngineException.class, () -> m.zeros(new Shape(2)));
         }
     }
@@ -89,7 +105,7 @@ class DeviceRolesTest {
         Path out = tmp.resolve("run-" + mode);
         TrainConfig cfg = TrainConfig.load(null, List.of("model=" + MODEL, "data.dir=\"" + data + "\"", "out=\"" + out + "\"",
                 "mode=" + mode, "split.cut=2", "train.rounds=2", "train.localSteps=1", "train.batchSize=4",
-                "train.microBatchSize=2", "federation.clientsPerRound=3", "data.maxValidExamples=4", "train.evalEvery=1",
+                "train.microBatchSize=2", "federation.clientsPerRound=2", "data.maxValidExamples=4", "train.evalEvery=1",
                 "devices.server=cpu", "devices.client=cpu"));
         assertEquals(new TrainConfig.Devices(DeviceChoice.CPU, DeviceChoice.CPU, DeviceChoice.CPU), cfg.devices());
         SplitLoraTrainer.of(cfg).fit(spark);

@@ -95,11 +95,13 @@ class SplitLoraParamsTest {
         assertEquals(expected, values(copy));
 
         String explained = e.explainParams();
-        assertEquals(26, e.params().length, Arrays.toString(e.params()));
+        assertEquals(27, e.params().length, Arrays.toString(e.params()));
         for (Param<?> p : e.params()) {
             assertTrue(explained.contains(p.name() + ": "), p.name());
         }
         assertTrue(explained.contains("modelPath: base model: an HF model directory"), explained);
+        assertTrue(explained.contains("generationDevice: where transform generates on each executor: auto (a GPU when PyTorch "
+                + "sees one, else cpu) | cpu | gpu (default: auto)"), explained);
         assertTrue(explained.contains("partition: how rows are spread over numClients without clientCol: iid | dirichlet | "
                 + "length-dirichlet (as prepare --partition) (default: iid)"), explained);
         assertTrue(explained.contains("mode: training mode: central | fl | sl | sfl | splitft (default: sfl, current: fl)"), explained);
