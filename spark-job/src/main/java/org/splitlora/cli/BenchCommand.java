@@ -19,7 +19,7 @@ import org.splitlora.bench.TrainingFlops;
 import org.splitlora.config.RunMode;
 import org.splitlora.config.TrainConfig;
 import org.splitlora.datasets.EnumOption;
-import org.splitlora.datasets.TokenizedExample;
+import org.splitlora.datasets.prepare.Manifest;
 import org.splitlora.federation.ClientSampler;
 import org.splitlora.federation.ClientShards;
 import org.splitlora.federation.RoundDriver;
@@ -80,13 +80,12 @@ final class BenchCommand implements Callable<Integer> {
         }
         ModelSource source = ModelSource.of(base.model());
         Map<Variant, List<ThroughputRecorder>> runs = new LinkedHashMap<>();
-        double targetFraction;
-        int perRound = ClientSampler.perRound(TrainCommand.manifest(base).clients.size(), base.federation().clientsPerRound(),
+        Manifest manifest = TrainCommand.manifest(base);
+        int perRound = ClientSampler.perRound(manifest.clients.size(), base.federation().clientsPerRound(),
                 base.federation().clientFraction());
         try (SparkSessions.Session session = TrainCommand.session("splitlora bench", base, perRound)) {
             SparkSession spark = session.spark();
             ClientShards shards = ClientShards.open(spark, base.data(), source.config(), source.tokenizerSpec());
-            targetFraction = targetFraction(shards);
             for (int rep = 0; rep < repeats; rep++) {
                 for (Variant v : variants) {
                     TrainConfig cfg = TrainConfig.load(conf, v.overrides(sets));
@@ -102,7 +101,7 @@ final class BenchCommand implements Callable<Integer> {
             shards.release();
         }
         String out = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create()
-                .toJson(report(base, perRound, runs, flops(base, source.config(), targetFraction, runs)));
+                .toJson(report(base, source.config(), targetFraction(manifest), perRound, runs));
         spec.commandLine().getOut().println(out);
         spec.commandLine().getOut().flush();
         if (json != null) {
@@ -111,16 +110,10 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Target tokens per token of the clients' training data (the LM head's share of the work). */
-    private static double targetFraction(ClientShards shards) {
-        long tokens = 0;
-        long targets = 0;
-        for (List<TokenizedExample> client : shards.collectByClient().values()) {
-            for (TokenizedExample e : client) {
-                tokens += e.length();
-                targets += e.targetCount();
-            }
-        }
+    /** Target tokens per token of the clients' training data (the LM head's share of the work), as prepare counted them. */
+    private static double targetFraction(Manifest manifest) {
+        long tokens = manifest.clients.stream().mapToLong(c -> c.tokens).sum();
+        long targets = manifest.clients.stream().mapToLong(c -> c.targetTokens).sum();
         return tokens == 0 ? 0 : (double) targets / tokens;
     }
 
@@ -130,7 +123,7 @@ final class BenchCommand implements Callable<Integer> {
      * only where every role computes on one device (a mixed CPU/GPU run has no one peak).
      */
     private static Map<String, Object> flops(TrainConfig base, ModelConfig model, double targetFraction,
-                                             Map<Variant, List<ThroughputRecorder>> runs) {
+                                             Map<Variant, Double> medianTokensPerSecond) {
         TrainingFlops perToken = TrainingFlops.of(model, base.lora(), targetFraction);
         Map<String, Object> f = new LinkedHashMap<>();
         f.put("train_flops_per_token", perToken.perToken());
@@ -146,16 +139,13 @@ final class BenchCommand implements Callable<Integer> {
         f.put("matmul_shape", List.of(rows, model.hiddenSize(), model.intermediateSize()));
         f.put("matmul_gflops_fp32", peak / 1e9);
         Map<String, Double> fractions = new LinkedHashMap<>();
-        for (Map.Entry<Variant, List<ThroughputRecorder>> e : runs.entrySet()) {
-            double tps = median(e.getValue().stream().mapToDouble(ThroughputRecorder::tokensPerSecond).toArray());
-            fractions.put(e.getKey().label(), tps * perToken.perToken() / peak);
-        }
+        medianTokensPerSecond.forEach((v, tps) -> fractions.put(v.label(), tps * perToken.perToken() / peak));
         f.put("fraction_of_peak", fractions);
         return f;
     }
 
-    private Map<String, Object> report(TrainConfig base, int perRound, Map<Variant, List<ThroughputRecorder>> runs,
-                                       Map<String, Object> flops) {
+    private Map<String, Object> report(TrainConfig base, ModelConfig model, double targetFraction, int perRound,
+                                       Map<Variant, List<ThroughputRecorder>> runs) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", base.model());
         r.put("data", base.data().dir());
@@ -195,7 +185,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         r.put("modes", byMode);
         r.put("to_target", toTarget(runs));
-        r.put("flops", flops);
+        r.put("flops", flops(base, model, targetFraction, medians));
         Variant central = new Variant(RunMode.CENTRAL, null);
         if (medians.containsKey(central)) {
             Map<String, Double> ratios = new LinkedHashMap<>();

@@ -9,8 +9,8 @@ import org.splitlora.model.nn.Torch;
  * Where one role computes (the split server, the clients, the driver's whole model, generation):
  * {@code auto} is a GPU when PyTorch sees one, else the CPU. A choice travels as itself and is
  * resolved on the machine that runs the role, since a driver and its executors may differ. Every
- * {@link NDManager} of the product is made through {@link #newManager}, never with DJL's default
- * device, which is a GPU wherever one is visible: {@code cpu} keeps a role off every GPU.
+ * root {@link NDManager} of the product is made on a device resolved from a choice, never on DJL's
+ * default device, which is a GPU wherever one is visible: {@code cpu} keeps a role off every GPU.
  */
 public enum DeviceChoice {
     AUTO, CPU, GPU;
