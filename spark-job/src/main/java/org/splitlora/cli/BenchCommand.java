@@ -39,7 +39,9 @@ import picocli.CommandLine.Model.CommandSpec;
                 "(client forward/backward, transfer, server forward/backward, lock-step wait), bytes per",
                 "global step, and each mode's throughput relative to central. The first round of every run is",
                 "warm-up and not counted. For splitft, --policies compares cut policies on the same work: mean",
-                "round wall time, final validation loss and adapter bytes per round, each relative to the fixed cut."})
+                "round wall time, final validation loss and adapter bytes per round, each relative to the fixed cut.",
+                "--pipeline-depths runs every split mode at each split.pipelineDepth and compares round time and",
+                "tokens/s with lock-step (depth 1)."})
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--conf", description = "HOCON run configuration (as for train).")
@@ -54,6 +56,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--policies", split = ",", paramLabel = "P",
             description = "splitft cut policies to compare when --modes has splitft (fixed, splitft, equalize; default: the configuration's).")
     List<String> policies = new ArrayList<>();
+
+    @Option(names = "--pipeline-depths", split = ",", paramLabel = "D",
+            description = "split.pipelineDepth values to compare for the split modes (e.g. 1,2,4; default: the configuration's).")
+    List<Integer> depths = new ArrayList<>();
 
     @Option(names = "--repeats", defaultValue = "3", description = "Runs per mode (default: ${DEFAULT-VALUE}).")
     int repeats;
@@ -186,7 +192,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("modes", byMode);
         r.put("to_target", toTarget(runs));
         r.put("flops", flops(base, model, targetFraction, medians));
-        Variant central = new Variant(RunMode.CENTRAL, null);
+        Variant central = new Variant(RunMode.CENTRAL, null, null);
         if (medians.containsKey(central)) {
             Map<String, Double> ratios = new LinkedHashMap<>();
             for (Map.Entry<Variant, Double> e : medians.entrySet()) {
@@ -196,18 +202,28 @@ final class BenchCommand implements Callable<Integer> {
             }
             r.put("tokens_per_s_ratio", ratios);
         }
-        Variant fixed = new Variant(RunMode.SPLITFT, "fixed");
-        if (roundSeconds.containsKey(fixed) && roundSeconds.size() > 1) {
-            Map<String, Object> vsFixed = new LinkedHashMap<>();
-            for (Variant v : roundSeconds.keySet()) {
-                if (v.mode() == RunMode.SPLITFT && !v.equals(fixed)) {
-                    vsFixed.put(v.label(), Map.of(
-                            "round_seconds_ratio", median(roundSeconds.get(v)) / median(roundSeconds.get(fixed)),
-                            "final_val_loss_ratio", median(valLosses.get(v)) / median(valLosses.get(fixed)),
-                            "lora_bytes_ratio", median(loraBytes.get(v)) / median(loraBytes.get(fixed))));
-                }
+        Map<String, Object> vsFixed = new LinkedHashMap<>();
+        Map<String, Object> vsLockStep = new LinkedHashMap<>();
+        for (Variant v : roundSeconds.keySet()) {
+            Variant fixed = new Variant(RunMode.SPLITFT, "fixed", v.depth());
+            if (v.mode() == RunMode.SPLITFT && v.policy() != null && !v.equals(fixed) && roundSeconds.containsKey(fixed)) {
+                vsFixed.put(v.label(), Map.of(
+                        "round_seconds_ratio", median(roundSeconds.get(v)) / median(roundSeconds.get(fixed)),
+                        "final_val_loss_ratio", median(valLosses.get(v)) / median(valLosses.get(fixed)),
+                        "lora_bytes_ratio", median(loraBytes.get(v)) / median(loraBytes.get(fixed))));
             }
+            Variant lockStep = new Variant(v.mode(), v.policy(), 1);
+            if (v.depth() != null && v.depth() != 1 && roundSeconds.containsKey(lockStep)) {
+                vsLockStep.put(v.label(), Map.of(
+                        "round_seconds_ratio", median(roundSeconds.get(v)) / median(roundSeconds.get(lockStep)),
+                        "tokens_per_s_ratio", medians.get(v) / medians.get(lockStep)));
+            }
+        }
+        if (!vsFixed.isEmpty()) {
             r.put("splitft_vs_fixed_cut", vsFixed);
+        }
+        if (!vsLockStep.isEmpty()) {
+            r.put("pipelined_vs_lock_step", vsLockStep);
         }
         return r;
     }
@@ -241,10 +257,10 @@ final class BenchCommand implements Callable<Integer> {
         return out;
     }
 
-    /** A mode, and for splitft the cut policy (null: the configuration's). */
-    record Variant(RunMode mode, String policy) {
+    /** A mode, for splitft the cut policy, for a split mode the pipeline depth (null: the configuration's). */
+    record Variant(RunMode mode, String policy, Integer depth) {
         String label() {
-            return policy == null ? mode.key() : mode.key() + ":" + policy;
+            return mode.key() + (policy == null ? "" : ":" + policy) + (depth == null ? "" : ":depth=" + depth);
         }
 
         List<String> overrides(List<String> sets) {
@@ -253,24 +269,41 @@ final class BenchCommand implements Callable<Integer> {
             if (policy != null) {
                 out.add("splitft.policy=" + policy);
             }
+            if (depth != null) {
+                out.add("split.pipelineDepth=" + depth);
+            }
             return out;
         }
     }
 
     private List<Variant> variants() {
+        for (int d : depths) {
+            if (d < 1) {
+                throw new IllegalArgumentException("--pipeline-depths must be >= 1, got " + d);
+            }
+        }
         List<Variant> out = new ArrayList<>();
         for (String m : modes) {
             RunMode mode = RunMode.parse(m);
+            List<String> ps = new ArrayList<>();
             if (mode == RunMode.SPLITFT && !policies.isEmpty()) {
-                for (String p : policies) {
-                    out.add(new Variant(mode, EnumOption.key(EnumOption.parse(TrainConfig.CutPolicyKind.class, p, "--policies"))));
-                }
+                policies.forEach(p -> ps.add(EnumOption.key(EnumOption.parse(TrainConfig.CutPolicyKind.class, p, "--policies"))));
             } else {
-                out.add(new Variant(mode, null));
+                ps.add(null);
+            }
+            for (String p : ps) {
+                if (mode.split() && !depths.isEmpty()) {
+                    depths.forEach(d -> out.add(new Variant(mode, p, d)));
+                } else {
+                    out.add(new Variant(mode, p, null));
+                }
             }
         }
         if (!policies.isEmpty() && out.stream().noneMatch(v -> v.policy() != null)) {
             throw new IllegalArgumentException("--policies compares splitft cut policies: add splitft to --modes");
+        }
+        if (!depths.isEmpty() && out.stream().noneMatch(v -> v.depth() != null)) {
+            throw new IllegalArgumentException("--pipeline-depths compares split modes: add sl, sfl or splitft to --modes");
         }
         return out;
     }

@@ -84,8 +84,9 @@ public record TrainConfig(
         }
     }
 
+    /** {@code pipelineDepth}: micro-batches a client keeps in flight within a step (1 = lock-step). */
     public record Split(int cut, ServerVersion serverVersion, WireDtype wireDtype, String bind, int port, String advertiseHost, Duration stepTimeout,
-                        int maxMessageBytes, Path tlsCertChain, Path tlsPrivateKey) {
+                        int pipelineDepth, int maxMessageBytes, Path tlsCertChain, Path tlsPrivateKey) {
         public boolean tls() {
             return tlsCertChain != null;
         }
@@ -328,7 +329,7 @@ public record TrainConfig(
         k.check(version == ServerVersion.V2 || mode == RunMode.SFL || mode == RunMode.SPLITFT, "split.serverVersion",
                 "v1 (a server copy per client) applies to modes sfl and splitft only");
         Split split = new Split(cut, version, k.parse("split.wireDtype", () -> WireDtype.parse(c.getString("split.wireDtype"))),
-                c.getString("split.bind"), port, c.getString("split.advertiseHost"), timeout, (int) maxBytes,
+                c.getString("split.bind"), port, c.getString("split.advertiseHost"), timeout, k.atLeast("split.pipelineDepth", 1), (int) maxBytes,
                 cert.isBlank() ? null : k.file("split.tls.certChain", cert), key.isBlank() ? null : k.file("split.tls.privateKey", key));
 
         DeviceChoice serverDevice = k.choice("devices.server", DeviceChoice.class);
@@ -391,11 +392,11 @@ public record TrainConfig(
 
     /**
      * Keys that {@code train --resume --set} may change: they do not alter what the rounds already
-     * trained computed (networking, timeouts, how long to go on, what to export), so the
+     * trained computed (networking, timeouts, pipelining, how long to go on, what to export), so the
      * checkpoint stays valid. Anything else would silently mix two configurations in one run.
      */
     private static final List<String> RESUMABLE = List.of("train.rounds", "train.epochs", "train.evalEvery", "split.bind",
-            "split.port", "split.advertiseHost", "split.stepTimeout", "split.maxMessageSize", "split.tls", "spark.master", "devices",
+            "split.port", "split.advertiseHost", "split.stepTimeout", "split.pipelineDepth", "split.maxMessageSize", "split.tls", "spark.master", "devices",
             "export.mergedModel", "out");
 
     /**

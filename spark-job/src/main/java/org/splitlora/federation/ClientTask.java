@@ -83,7 +83,7 @@ final class ClientTask extends AbstractFunction1<Iterator<ClientInput>, Iterator
             try {
                 BatchStep step = link == null
                         ? new LocalBatchStep(model, lora, p.microBatchSize(), p.labelSmoothing(), seed, p.gradientCheckpointing())
-                        : new SplitBatchStep(model, lora, p.microBatchSize(), seed, link, new SplitBatchStep.Route(
+                        : new SplitBatchStep(model, lora, p.microBatchSize(), p.server().pipelineDepth(), seed, link, new SplitBatchStep.Route(
                                 p.runId(), client, p.round(), attempt, p.server().dtype(), p.server().privacy()),
                                 own.speed(), p.gradientCheckpointing());
                 BatchStep.StepLoss sum = steps.run(step, opt, p.firstStep(), p.localSteps(), p.totalSteps(),

@@ -105,12 +105,12 @@ public final class RoundDriver implements AutoCloseable {
             SplitAddress address = SplitAddress.of(s.bind(), s.advertiseHost(), spark.sparkContext().isLocal(),
                     spark.sparkContext().getConf().get("spark.driver.host", SplitAddress.LOOPBACK));
             this.server = SplitServer.start(segment, new ServerSettings(address.bind(), s.port(), runId, secret, s.stepTimeout(),
-                    s.maxMessageBytes(), STREAMS_PER_CLIENT * sampler.perRound(),
+                    s.pipelineDepth(), s.maxMessageBytes(), STREAMS_PER_CLIENT * sampler.perRound(),
                     s.tls() ? new ServerSettings.Tls(s.tlsCertChain(), s.tlsPrivateKey()) : null));
             LOG.info("split server listens on {}:{}{}; executors dial {}", address.bind(), server.port(),
                     address.allInterfaces() ? " (all interfaces)" : "", address.dial());
             endpoint = new SplitEndpoint(address.dial(), server.port(), secret, s.tls() ? readCert(s) : null, s.maxMessageBytes(),
-                    s.stepTimeout(), s.wireDtype(), cfg.privacy());
+                    s.stepTimeout(), s.wireDtype(), cfg.privacy(), s.pipelineDepth());
         } else {
             this.server = null;
         }

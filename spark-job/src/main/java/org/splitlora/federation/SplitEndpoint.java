@@ -7,9 +7,10 @@ import org.splitlora.split.WireDtype;
 
 /**
  * What a client needs to reach the split server: address, the run's secret, the server's TLS
- * certificate (PEM, null for plaintext), limits, and how it encodes activations.
+ * certificate (PEM, null for plaintext), limits, how it encodes activations, and how many
+ * micro-batches it keeps in flight within a step (split.pipelineDepth).
  */
 public record SplitEndpoint(String host, int port, String secret, byte[] trustedCertPem, int maxMessageBytes,
-                            Duration timeout, WireDtype dtype, ActivationPrivacy privacy) implements Serializable {
+                            Duration timeout, WireDtype dtype, ActivationPrivacy privacy, int pipelineDepth) implements Serializable {
     private static final long serialVersionUID = 1L;
 }

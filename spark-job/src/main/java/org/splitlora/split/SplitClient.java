@@ -19,9 +19,11 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A client's connection to the split server: one bidirectional stream per round, used
- * synchronously (send a micro-batch's activations, wait for its gradient). Counts the bytes it
- * sends and receives.
+ * A client's connection to the split server: one bidirectional stream per round. A client sends
+ * micro-batches' activations and receives their gradients in the order it sent them (the server
+ * answers a client's frames in order); lock-step sends one and waits for it ({@link #exchange}), a
+ * pipelined step keeps several sent before it receives the first. Counts the bytes it sends and
+ * receives. Used by one thread.
  */
 public final class SplitClient implements AutoCloseable {
 
@@ -78,8 +80,21 @@ public final class SplitClient implements AutoCloseable {
 
     /** Sends one micro-batch and waits for its gradient; a server error or timeout is an exception. */
     public StepReply exchange(StepRequest request) {
+        send(request);
+        return receive(request);
+    }
+
+    /** Sends one micro-batch without waiting; its reply comes in turn from {@link #receive}. */
+    public void send(StepRequest request) {
         bytesSent += request.wireBytes();
         requests.onNext(request);
+    }
+
+    /**
+     * Waits for the reply to {@code request}, the oldest sent micro-batch not yet received; a
+     * server error or timeout is an exception.
+     */
+    public StepReply receive(StepRequest request) {
         Object r;
         try {
             r = replies.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -98,6 +113,11 @@ public final class SplitClient implements AutoCloseable {
                     + request.clientId() + ": " + why, t);
         }
         StepReply reply = (StepReply) r;
+        if (reply.step() != request.step() || reply.micro() != request.micro()) {
+            throw new SplitExchangeException("split server answered step " + reply.step() + " micro-batch " + reply.micro()
+                    + " where client " + request.clientId() + " waited for step " + request.step() + " micro-batch "
+                    + request.micro(), null);
+        }
         bytesReceived += reply.gradient().length + 4L;
         return reply;
     }

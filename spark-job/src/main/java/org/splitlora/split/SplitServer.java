@@ -53,8 +53,8 @@ import org.splitlora.split.schedule.StepScheduler;
  * <p>Limits against callers that are not clients of the run: the secret is checked on a stream's
  * headers, before any of its frames is read; a connection carries one stream (a client opens one
  * per round, on its own connection), and at most {@link ServerSettings#maxStreams()} authenticated
- * streams are open at once, so what the server buffers stays below that many frames of
- * split.maxMessageSize.
+ * streams are open at once, each with at most split.pipelineDepth frames waiting, so what the
+ * server buffers stays below that many times that many frames of split.maxMessageSize.
  */
 public final class SplitServer implements AutoCloseable {
 
@@ -77,7 +77,7 @@ public final class SplitServer implements AutoCloseable {
     private SplitServer(ServerSegment segment, ServerSettings settings) {
         this.segment = segment;
         this.settings = settings;
-        this.scheduler = new LockStepScheduler<>(settings.stepTimeout(), new StepScheduler.Effects<>() {
+        this.scheduler = new LockStepScheduler<>(settings.stepTimeout(), settings.pipelineDepth(), new StepScheduler.Effects<>() {
             @Override
             public void refuse(Arrival a, StepScheduler.Refusal why, String message) {
                 a.stream().fail(status(why).withDescription(message));
@@ -342,7 +342,7 @@ public final class SplitServer implements AutoCloseable {
         a.stream().attempt = r.attempt();
         for (StepScheduler.Group<Arrival> g = scheduler.next(); g != null; g = scheduler.next()) {
             serve(g);
-            scheduler.served(g);
+            scheduler.served(g, System.nanoTime());
             if (g.endsStep()) {
                 segment.step(g.step());
             }

@@ -30,6 +30,7 @@ class TrainConfigTest {
         assertEquals(RunMode.SFL, c.mode());
         assertEquals(2e-4, c.optimizer().learningRate(), 0);
         assertEquals(java.time.Duration.ofSeconds(300), c.split().stepTimeout());
+        assertEquals(1, c.split().pipelineDepth(), "lock-step by default");
         // devices: clients on the CPU, the driver's whole model where the server is, unless told
         assertEquals(new TrainConfig.Devices(DeviceChoice.AUTO, DeviceChoice.CPU, DeviceChoice.AUTO), c.devices());
         assertEquals(new TrainConfig.Devices(DeviceChoice.CPU, DeviceChoice.GPU, DeviceChoice.CPU),
@@ -61,6 +62,7 @@ class TrainConfigTest {
         assertError(f, List.of("lora.targets=[q,gate]"), "lora.targets GPT-2 has no gate projection");
         assertError(f, List.of("lora.targets=[q,x]"), "unknown LoRA target 'x'");
         assertError(f, List.of("train.microBatchSize=16"), "train.microBatchSize must be <= train.batchSize (8)");
+        assertError(f, List.of("split.pipelineDepth=0"), "split.pipelineDepth must be >= 1, got 0");
         assertError(f, List.of("mode=federated"), "unknown mode 'federated'");
         assertError(f, List.of("split.wireDtype=int8"), "split.wireDtype");
         assertError(f, List.of("devices.server=tpu"), "unknown devices.server 'tpu' (expected auto, cpu or gpu)");

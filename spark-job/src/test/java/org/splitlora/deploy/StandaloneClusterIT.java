@@ -217,9 +217,33 @@ class StandaloneClusterIT {
         }
     }
 
-    /** Runs after the other tests: it leaves the cluster with one worker, whose 4 slots take the re-run round. */
+    /**
+     * bench on the cluster (clients in the executors' JVMs, the server in the driver's) at
+     * split.pipelineDepth 1, 2 and 4, interleaved: the same validation loss at every depth, and
+     * the round-time ratios against lock-step in target/cluster-it/work/bench-pipeline.json.
+     */
     @Test
     @Order(4)
+    void pipelineDepthsBenchOnTheCluster() throws Exception {
+        Path json = work.resolve("bench-pipeline.json");
+        Result r = submitStandalone("bench-pipeline", List.of("bench", "--conf", conf.toString(), "--set",
+                "out=" + work.resolve("run-bench"), "--set", "train.microBatchSize=1", "--set", "train.rounds=3",
+                "--set", "train.evalEvery=3", "--modes", "sfl", "--pipeline-depths", "1,2,4", "--repeats", "3",
+                "--json", json.toString()));
+        assertEquals(0, r.exit(), "bench on the cluster failed:\n" + r.log());
+        JsonObject report = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+        JsonObject modes = report.getAsJsonObject("modes");
+        double lockStep = modes.getAsJsonObject("sfl:depth=1").get("final_val_loss").getAsDouble();
+        for (String depth : List.of("2", "4")) {
+            assertEquals(lockStep, modes.getAsJsonObject("sfl:depth=" + depth).get("final_val_loss").getAsDouble(), 0.0,
+                    "depth " + depth + ": the same arithmetic as lock-step");
+        }
+        System.out.println("StandaloneClusterIT: pipelined vs lock-step on the cluster: " + report.get("pipelined_vs_lock_step"));
+    }
+
+    /** Runs after the other tests: it leaves the cluster with one worker, whose 4 slots take the re-run round. */
+    @Test
+    @Order(5)
     void aWorkerKilledInARoundDoesNotStopTheRun() throws Exception {
         Path run = work.resolve("run-killed");
         // slowed clients make a round last long enough to be caught in the middle

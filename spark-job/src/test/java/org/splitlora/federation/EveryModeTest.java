@@ -122,6 +122,45 @@ class EveryModeTest {
                 variant + ": the final adapter");
     }
 
+    /**
+     * split.pipelineDepth keeps micro-batches in flight (here 3 of a step's 4) without changing the
+     * arithmetic: losses, per-client losses and the final adapter equal lock-step's (three
+     * clients: v2's cross-client batched groups, v1's per-client copies, sequential split).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sl", "sfl", "sfl-v1", "splitft"})
+    void pipelinedRunsEqualLockStep(String variant) throws IOException {
+        String mode = variant.equals("sfl-v1") ? "sfl" : variant;
+        List<String> extra = new ArrayList<>(List.of("lora.dropout=0.1", "train.microBatchSize=1"));
+        if (variant.equals("sfl-v1")) {
+            extra.add("split.serverVersion=v1");
+        }
+        List<JsonObject> lockStep = fit(run(mode, threeClients, 3, "lockstep-" + variant, extra.toArray(String[]::new)));
+        extra.add("split.pipelineDepth=3");
+        List<JsonObject> pipelined = fit(run(mode, threeClients, 3, "pipelined-" + variant, extra.toArray(String[]::new)));
+        assertEquals(lockStep.size(), pipelined.size());
+        for (int r = 0; r < lockStep.size(); r++) {
+            for (String key : List.of("train_loss", "val_loss")) {
+                assertEquals(lockStep.get(r).get(key).getAsDouble(), pipelined.get(r).get(key).getAsDouble(), 0.0,
+                        variant + " round " + (r + 1) + " " + key);
+            }
+            assertEquals(clientLosses(lockStep.get(r)), clientLosses(pipelined.get(r)), variant + " round " + (r + 1));
+        }
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("lockstep-" + variant).resolve("adapter/adapter_model.safetensors")),
+                Files.readAllBytes(tmp.resolve("pipelined-" + variant).resolve("adapter/adapter_model.safetensors")),
+                variant + ": the final adapter");
+    }
+
+    /** Each client's mean training loss and bytes sent in a round's metrics, by client id. */
+    private static java.util.Map<Integer, List<Double>> clientLosses(JsonObject round) {
+        java.util.Map<Integer, List<Double>> out = new java.util.TreeMap<>();
+        round.getAsJsonArray("per_client").forEach(e -> {
+            JsonObject c = e.getAsJsonObject();
+            out.put(c.get("client").getAsInt(), List.of(c.get("train_loss").getAsDouble(), c.get("bytes_up").getAsDouble()));
+        });
+        return out;
+    }
+
     /** A run of {@code mode}: 2 rounds of 2 local steps with {@code perRound} clients, evaluated every round. */
     private static List<String> run(String mode, Path data, int perRound, String name, String... more) {
         List<String> sets = new ArrayList<>(List.of("model=" + MODEL, "data.dir=\"" + data + "\"", "out=\"" + tmp.resolve(name) + "\"", "mode=" + mode,

@@ -59,17 +59,45 @@ class SplitExchangeTest {
         List<TokenizedExample> data = data(40);
         List<Double> central = central(data);
         for (int cut = 1; cut < SOURCE.config().numLayers(); cut++) {
-            List<Double> split = split(data, cut, WireDtype.FP32);
+            List<Double> split = split(data, cut, WireDtype.FP32, 1).losses();
             for (int s = 0; s < STEPS; s++) {
                 assertEquals(central.get(s), split.get(s), 1e-5, "cut " + cut + ", step " + s);
             }
         }
         // half-precision wire: activations and gradients rounded to 11 (fp16) / 8 (bf16) mantissa bits
-        List<Double> fp16 = split(data, 2, WireDtype.FP16);
-        List<Double> bf16 = split(data, 2, WireDtype.BF16);
+        List<Double> fp16 = split(data, 2, WireDtype.FP16, 1).losses();
+        List<Double> bf16 = split(data, 2, WireDtype.BF16, 1).losses();
         for (int s = 0; s < STEPS; s++) {
             assertEquals(central.get(s), fp16.get(s), 2e-3, "fp16 step " + s);
             assertEquals(central.get(s), bf16.get(s), 2e-2, "bf16 step " + s);
+        }
+    }
+
+    /**
+     * Micro-batches in flight (split.pipelineDepth): each step has 3 (8 rows, 3 per micro-batch),
+     * so depth 2 overlaps some, 3 all, and 4 more than there are; the losses, the client's adapters
+     * and the server's adapters and moments equal lock-step's bit for bit.
+     */
+    @Test
+    void pipelinedStepsEqualLockStepBitForBit() {
+        List<TokenizedExample> data = data(40);
+        SplitRun lockStep = split(data, 2, WireDtype.FP32, 1);
+        for (int depth = 2; depth <= 4; depth++) {
+            SplitRun pipelined = split(data, 2, WireDtype.FP32, depth);
+            assertEquals(lockStep.losses(), pipelined.losses(), "depth " + depth + ": per-step losses");
+            for (Map.Entry<String, float[]> e : lockStep.client().entrySet()) {
+                assertArrayEquals(e.getValue(), pipelined.client().get(e.getKey()), 0f, "depth " + depth + ": client " + e.getKey());
+            }
+            assertEquals(lockStep.server().keySet(), pipelined.server().keySet());
+            lockStep.server().forEach((unit, state) -> {
+                state.lora().forEach((k, v) -> assertArrayEquals(v, pipelined.server().get(unit).lora().get(k), 0f, unit + " " + k));
+                AdamW.State moments = pipelined.server().get(unit).optimizer();
+                assertEquals(state.optimizer().step(), moments.step());
+                for (int i = 0; i < moments.m().size(); i++) {
+                    assertArrayEquals(state.optimizer().m().get(i), moments.m().get(i), 0f, unit + ": first moment " + i);
+                    assertArrayEquals(state.optimizer().v().get(i), moments.v().get(i), 0f, unit + ": second moment " + i);
+                }
+            });
         }
     }
 
@@ -219,7 +247,7 @@ class SplitExchangeTest {
         java.nio.file.Path[] pem = selfSigned(tmp);
         try (NDManager root = NDManager.newBaseManager();
              SplitServer server = SplitServer.start(segment(root, 2), new ServerSettings("127.0.0.1", 0, "run", "k",
-                     Duration.ofSeconds(30), 64 << 20, 16, new ServerSettings.Tls(pem[0], pem[1])))) {
+                     Duration.ofSeconds(30), 1, 64 << 20, 16, new ServerSettings.Tls(pem[0], pem[1])))) {
             begin(server, root, 1, Map.of(0, 2));
             StepRequest good = request(root, 2, 0);
             try (SplitClient plain = SplitClient.connect("127.0.0.1", server.port(), "k", null, 64 << 20, Duration.ofSeconds(30))) {
@@ -265,25 +293,22 @@ class SplitExchangeTest {
         }
     }
 
-    private static List<Double> split(List<TokenizedExample> data, int cut, WireDtype dtype) {
+    /** A split run's per-step losses, the client's adapters and the server's units after it. */
+    private record SplitRun(List<Double> losses, Map<String, float[]> client, Map<String, ServerSegment.UnitState> server) {}
+
+    private static SplitRun split(List<TokenizedExample> data, int cut, WireDtype dtype, int depth) {
         try (NDManager root = NDManager.newBaseManager();
-             SplitServer server = SplitServer.start(segment(root, 1), settings("k"));
+             SplitServer server = SplitServer.start(segment(root, 1), settings("k", depth));
              DecoderModel model = SOURCE.load(ModelPart.client(SOURCE.config(), cut), root);
              LoraAdapters lora = LoraAdapters.init(root, SOURCE.config(), SPEC, 0, cut, SEED);
              AdamW opt = new AdamW(lora.parameters(), OPTIM, lora.manager());
              SplitClient client = SplitClient.connect("127.0.0.1", server.port(), "k", null, 64 << 20, Duration.ofSeconds(60))) {
             begin(server, root, STEPS, Map.of(0, cut));
-            List<Double> losses = trainClient(model, lora, opt, client, 0, data, dtype);
+            List<Double> losses = train(new SplitBatchStep(model, lora, 3, depth, SEED, client,
+                    new SplitBatchStep.Route("run", 0, 0, 0, dtype, null), SimulatedSpeed.FULL, false), opt, data);
             server.endRound();
-            return losses;
+            return new SplitRun(losses, lora.toFloats(), server.snapshot().units());
         }
-    }
-
-    /** STEPS local steps of one split client on its own batches; its per-step losses. */
-    private static List<Double> trainClient(DecoderModel model, LoraAdapters lora, AdamW opt, SplitClient client, int id,
-                                            List<TokenizedExample> data, WireDtype dtype) {
-        return train(new SplitBatchStep(model, lora, 3, SEED, client, new SplitBatchStep.Route("run", id, 0, 0, dtype, null),
-                SimulatedSpeed.FULL, false), opt, data);
     }
 
     /** STEPS steps of 8 seeded examples each; the per-step losses. */
@@ -318,7 +343,11 @@ class SplitExchangeTest {
     }
 
     private static ServerSettings settings(String secret) {
-        return new ServerSettings("127.0.0.1", 0, "run", secret, Duration.ofSeconds(30), 64 << 20, 16, null);
+        return settings(secret, 1);
+    }
+
+    private static ServerSettings settings(String secret, int depth) {
+        return new ServerSettings("127.0.0.1", 0, "run", secret, Duration.ofSeconds(30), depth, 64 << 20, 16, null);
     }
 
     static StepRequest request(NDManager root, int cut, int client) {

@@ -159,7 +159,7 @@ class SplitServerHardeningTest {
     }
 
     private static ServerSettings settings(String bind, int maxMessageBytes, int maxStreams) {
-        return new ServerSettings(bind, 0, "run", SECRET, Duration.ofSeconds(30), maxMessageBytes, maxStreams, null);
+        return new ServerSettings(bind, 0, "run", SECRET, Duration.ofSeconds(30), 1, maxMessageBytes, maxStreams, null);
     }
 
     private static SplitClient connect(String host, int port) {

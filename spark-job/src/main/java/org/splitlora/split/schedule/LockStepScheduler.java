@@ -1,6 +1,7 @@
 package org.splitlora.split.schedule;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -12,12 +13,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Lock-step: the turn has one cursor (global step, micro-batch), and a client sends its next
- * micro-batch only after the reply to the last. The group at the cursor is every client of the
- * turn due at it, which a client's first micro-batch of a step announces (its micro-batch count):
- * all of them at micro-batch 0, then those with that many. The group is served once all have
- * arrived, members by client id, so the grouping depends only on the turn's clients, never on
- * arrival order. A frame of another cursor is refused.
+ * Lock-step: the turn has one cursor (global step, micro-batch). The group at the cursor is every
+ * client of the turn due at it, which a client's first micro-batch of a step announces (its
+ * micro-batch count): all of them at micro-batch 0, then those with that many. The group is served
+ * once all have arrived, members by client id, so the grouping depends only on the turn's clients,
+ * never on arrival order.
+ *
+ * <p>Pipelining (split.pipelineDepth = d): a client may send up to d micro-batches of the current
+ * step before the first is answered; they wait in its queue, in order, until the cursor reaches
+ * them. Groups, their members and their order are the same at every depth, so the server's
+ * arithmetic is too. A frame that is not the client's next micro-batch of the cursor's step, or
+ * one beyond its d, is refused.
  *
  * <p>Stage attempts: Spark retries a failed round as a new attempt of its barrier stage. A frame
  * of a newer attempt rolls the server back to the turn's start and restarts the cursor, so a
@@ -29,6 +35,7 @@ public final class LockStepScheduler<T> implements StepScheduler<T> {
     private static final Logger LOG = LoggerFactory.getLogger(LockStepScheduler.class);
 
     private final Duration stepTimeout;
+    private final int depth;
     private final Effects<T> effects;
 
     private int round = -1;
@@ -44,14 +51,24 @@ public final class LockStepScheduler<T> implements StepScheduler<T> {
     private final Map<Integer, Integer> microCounts = new TreeMap<>();
     /** Clients that have been served their turn's last micro-batch. */
     private final Set<Integer> finished = new TreeSet<>();
-    private final Map<Integer, Waiting<T>> waiting = new TreeMap<>();
+    /** Each client's queued micro-batches of the cursor's step, in micro-batch order; the head is at the cursor. */
+    private final Map<Integer, ArrayDeque<Waiting<T>>> waiting = new TreeMap<>();
+    /** When the group at the cursor began to wait: its first frame's arrival, or the cursor's move if frames were queued ahead. */
     private long groupSince;
 
     private record Waiting<T>(T ticket, Slot slot) {}
 
-    /** Waits at most {@code stepTimeout} for a group to fill; asks {@code effects} to refuse frames and roll back. */
-    public LockStepScheduler(Duration stepTimeout, Effects<T> effects) {
+    /**
+     * Waits at most {@code stepTimeout} for a group to fill; queues at most {@code depth}
+     * micro-batches per client (split.pipelineDepth); asks {@code effects} to refuse frames and
+     * roll back.
+     */
+    public LockStepScheduler(Duration stepTimeout, int depth, Effects<T> effects) {
+        if (depth < 1) {
+            throw new IllegalArgumentException("pipeline depth must be >= 1, got " + depth);
+        }
         this.stepTimeout = stepTimeout;
+        this.depth = depth;
         this.effects = effects;
     }
 
@@ -99,8 +116,10 @@ public final class LockStepScheduler<T> implements StepScheduler<T> {
         if (s.attempt() <= brokenAttempt) {
             return "stage attempt " + s.attempt() + " of round " + round + " failed (a client left or its task failed)";
         }
-        if (waiting.containsKey(s.client()) && s.attempt() == attempt) {
-            return "client " + s.client() + " sent twice before a reply";
+        ArrayDeque<Waiting<T>> queued = waiting.get(s.client());
+        if (queued != null && queued.size() >= depth && s.attempt() == attempt) {
+            return depth == 1 ? "client " + s.client() + " sent twice before a reply"
+                    : "client " + s.client() + " sent more than " + depth + " micro-batches (split.pipelineDepth) before a reply";
         }
         return null;
     }
@@ -115,18 +134,21 @@ public final class LockStepScheduler<T> implements StepScheduler<T> {
             attempt = s.attempt();
             resetCursor();
         }
-        if (s.step() != step || s.micro() != micro) {
+        ArrayDeque<Waiting<T>> queued = waiting.get(s.client());
+        int due = queued == null ? micro : queued.peekLast().slot().micro() + 1;
+        if (s.step() != step || s.micro() != due) {
             effects.refuse(ticket, Refusal.NOT_DUE, "client " + s.client() + " sent step " + s.step() + " micro-batch "
-                    + s.micro() + ", the server is at step " + step + " micro-batch " + micro);
+                    + s.micro() + ", the server is at step " + step + " micro-batch " + micro
+                    + (queued == null ? "" : " and has its micro-batches up to " + (due - 1) + " queued"));
             return false;
         }
-        if (micro == 0) {
+        if (s.micro() == 0) {
             microCounts.put(s.client(), s.microCount());
         }
         if (waiting.isEmpty()) {
             groupSince = nanos;
         }
-        waiting.put(s.client(), new Waiting<>(ticket, s));
+        waiting.computeIfAbsent(s.client(), c -> new ArrayDeque<>()).add(new Waiting<>(ticket, s));
         return true;
     }
 
@@ -139,12 +161,12 @@ public final class LockStepScheduler<T> implements StepScheduler<T> {
         List<T> members = new ArrayList<>();
         for (int c : expected) {
             if (micro == 0 || microCounts.getOrDefault(c, 0) > micro) {
-                Waiting<T> w = waiting.get(c);
-                if (w == null) {
+                ArrayDeque<Waiting<T>> queued = waiting.get(c);
+                if (queued == null) {
                     return null;
                 }
                 clients.add(c);
-                members.add(w.ticket());
+                members.add(queued.peekFirst().ticket());
             }
         }
         int micros = microCounts.values().stream().mapToInt(Integer::intValue).max().orElse(1);
@@ -152,9 +174,13 @@ public final class LockStepScheduler<T> implements StepScheduler<T> {
     }
 
     @Override
-    public void served(Group<T> group) {
+    public void served(Group<T> group, long nanos) {
         for (int c : group.clients()) {
-            Waiting<T> w = waiting.remove(c);
+            ArrayDeque<Waiting<T>> queued = waiting.get(c);
+            Waiting<T> w = queued.pollFirst();
+            if (queued.isEmpty()) {
+                waiting.remove(c);
+            }
             if (step == endStep - 1 && micro == w.slot().microCount() - 1) {
                 finished.add(c);
             }
@@ -165,11 +191,14 @@ public final class LockStepScheduler<T> implements StepScheduler<T> {
             micro = 0;
             microCounts.clear();
         }
+        // frames sent ahead now wait on the new cursor's group
+        groupSince = nanos;
     }
 
     @Override
     public void disconnected(Predicate<T> itsTickets, int client, int clientAttempt) {
-        waiting.values().removeIf(w -> itsTickets.test(w.ticket()));
+        waiting.values().forEach(queued -> queued.removeIf(w -> itsTickets.test(w.ticket())));
+        waiting.values().removeIf(ArrayDeque::isEmpty);
         // only a client that took part in the current attempt can break it (not a refused straggler)
         if (round >= 0 && clientAttempt == attempt && expected.contains(client) && !finished.contains(client)
                 && brokenAttempt < attempt) {
@@ -202,8 +231,8 @@ public final class LockStepScheduler<T> implements StepScheduler<T> {
 
     @Override
     public List<T> drain() {
-        List<T> out = new ArrayList<>(waiting.size());
-        waiting.values().forEach(w -> out.add(w.ticket()));
+        List<T> out = new ArrayList<>();
+        waiting.values().forEach(queued -> queued.forEach(w -> out.add(w.ticket())));
         waiting.clear();
         return out;
     }

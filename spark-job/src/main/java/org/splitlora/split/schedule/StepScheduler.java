@@ -81,8 +81,8 @@ public interface StepScheduler<T> {
     /** The next group to serve, complete, or null; it stays queued until {@link #served}. */
     Group<T> next();
 
-    /** {@code group}, the last {@link #next}, was served and answered. */
-    void served(Group<T> group);
+    /** {@code group}, the last {@link #next}, was served and answered at {@code nanos} (System.nanoTime). */
+    void served(Group<T> group, long nanos);
 
     /**
      * A client's connection closed: its queued frames ({@code itsTickets}) leave the queue; if it

@@ -14,6 +14,8 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.splitlora.split.schedule.StepScheduler.Group;
 import org.splitlora.split.schedule.StepScheduler.Refusal;
 import org.splitlora.split.schedule.StepScheduler.Slot;
@@ -39,7 +41,7 @@ class LockStepSchedulerTest {
     }
 
     private final Recorder effects = new Recorder();
-    private final LockStepScheduler<String> scheduler = new LockStepScheduler<>(Duration.ofSeconds(10), effects);
+    private LockStepScheduler<String> scheduler = new LockStepScheduler<>(Duration.ofSeconds(10), 1, effects);
 
     private static String name(Slot s) {
         return "c" + s.client() + " a" + s.attempt() + " s" + s.step() + " m" + s.micro();
@@ -47,19 +49,31 @@ class LockStepSchedulerTest {
 
     /** Admits and queues {@code s}, then serves every complete group; the groups served. */
     private List<String> send(Slot s) {
+        return send(s, 0);
+    }
+
+    /** {@link #send(Slot)} at {@code nanos}: the frame arrives and the groups are served then. */
+    private List<String> send(Slot s, long nanos) {
         String t = name(s);
         List<String> served = new ArrayList<>();
-        if (scheduler.admit(t, s) && scheduler.enqueue(t, s, 0)) {
+        if (scheduler.admit(t, s) && scheduler.enqueue(t, s, nanos)) {
             for (Group<String> g = scheduler.next(); g != null; g = scheduler.next()) {
                 served.add(g.step() + "/" + g.micro() + " " + g.clients() + (g.endsStep() ? " end" : "") + " " + g.members());
-                scheduler.served(g);
+                scheduler.served(g, nanos);
             }
         }
         return served;
     }
 
-    @Test
-    void groupsAreTheClientsDueAtEachMicroBatchWhateverTheArrivalOrder() {
+    /**
+     * With split.pipelineDepth d a client sends up to d micro-batches of its step before the first
+     * is answered (never past the step's end: its optimizer step needs every reply); the groups,
+     * their members and their order are lock-step's.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void groupsAreTheClientsDueAtEachMicroBatchWhateverTheArrivalOrder(int depth) {
+        scheduler = new LockStepScheduler<>(Duration.ofSeconds(10), depth, effects);
         // micro-batches per step: client 0 has 2, client 1 one, client 2 three (all are due at micro-batch 0)
         Map<Integer, Integer> micros = Map.of(0, 2, 1, 1, 2, 3);
         List<String> reference = new ArrayList<>();
@@ -74,29 +88,34 @@ class LockStepSchedulerTest {
             // each client sends its next micro-batch once the last one was answered, in a random order
             Map<Integer, int[]> next = new TreeMap<>(); // client -> {step, micro}
             micros.keySet().forEach(c -> next.put(c, new int[] {5, 0}));
-            Map<Integer, Boolean> answered = new TreeMap<>();
-            micros.keySet().forEach(c -> answered.put(c, true));
+            Map<Integer, Integer> unanswered = new TreeMap<>(); // client -> micro-batches sent and not yet answered
+            Map<Integer, Integer> sentOfStep = new TreeMap<>(); // client -> micro-batches of its step sent
+            micros.keySet().forEach(c -> {
+                unanswered.put(c, 0);
+                sentOfStep.put(c, 0);
+            });
             List<String> served = new ArrayList<>();
             int[] stepOfServer = {5};
             while (!next.isEmpty()) {
-                // lock-step: a client done with its step's micro-batches waits for the step's end
-                List<Integer> ready = next.keySet().stream()
-                        .filter(c -> answered.get(c) && next.get(c)[0] == stepOfServer[0]).toList();
+                // a client done with its step's micro-batches waits for the step's end
+                List<Integer> ready = next.keySet().stream().filter(c -> unanswered.get(c) < depth
+                        && sentOfStep.get(c) < micros.get(c) && next.get(c)[0] == stepOfServer[0]).toList();
                 int c = ready.get(rng.nextInt(ready.size()));
                 int[] at = next.get(c);
-                answered.put(c, false);
-                List<String> groups = send(new Slot(c, 3, 0, at[0], at[1], micros.get(c)));
+                unanswered.merge(c, 1, Integer::sum);
+                List<String> groups = send(new Slot(c, 3, 0, at[0], sentOfStep.merge(c, 1, Integer::sum) - 1, micros.get(c)));
                 served.addAll(groups);
                 for (String g : groups) {
                     if (g.contains(" end ")) {
                         stepOfServer[0]++;
                     }
                     for (int member : clientsOf(g)) {
-                        answered.put(member, true);
+                        unanswered.merge(member, -1, Integer::sum);
                         int[] n = next.get(member);
                         if (++n[1] == micros.get(member)) {
                             n[0]++;
                             n[1] = 0;
+                            sentOfStep.put(member, 0);
                         }
                         if (n[0] == 7) {
                             next.remove(member);
@@ -133,6 +152,43 @@ class LockStepSchedulerTest {
         assertThrows(IllegalStateException.class, scheduler::close, "client 1 never sent");
         assertEquals(List.of("0/0 [0, 1] end [c0 a0 s0 m0, c1 a0 s0 m0]"), send(new Slot(1, 0, 0, 0, 0, 1)));
         scheduler.close();
+    }
+
+    @Test
+    void aPipelinedClientSendsItsMicroBatchesInOrderAndAtMostDepthAhead() {
+        scheduler = new LockStepScheduler<>(Duration.ofSeconds(10), 2, effects);
+        scheduler.open(new Turn(0, 0, 1, Set.of(0, 1)));
+        assertEquals(List.of(), send(new Slot(0, 0, 0, 0, 0, 3)));
+        assertEquals(List.of(), send(new Slot(0, 0, 0, 0, 2, 3)), "skips micro-batch 1");
+        assertEquals(List.of(), send(new Slot(0, 0, 0, 0, 1, 3)));
+        assertEquals(List.of(), send(new Slot(0, 0, 0, 0, 2, 3)), "a third before a reply");
+        // client 1's first fills group 0/0; client 0's queued micro-batch 1 then waits for client 1's
+        assertEquals(List.of("0/0 [0, 1] [c0 a0 s0 m0, c1 a0 s0 m0]"), send(new Slot(1, 0, 0, 0, 0, 3)));
+        assertEquals(List.of(), send(new Slot(0, 0, 0, 0, 2, 3)));
+        assertEquals(List.of("0/1 [0, 1] [c0 a0 s0 m1, c1 a0 s0 m1]"), send(new Slot(1, 0, 0, 0, 1, 3)));
+        assertEquals(List.of("0/2 [0, 1] end [c0 a0 s0 m2, c1 a0 s0 m2]"), send(new Slot(1, 0, 0, 0, 2, 3)));
+        assertEquals(List.of(
+                "c0 a0 s0 m2 NOT_DUE: client 0 sent step 0 micro-batch 2, the server is at step 0 micro-batch 0"
+                        + " and has its micro-batches up to 0 queued",
+                "c0 a0 s0 m2 NOT_DUE: client 0 sent more than 2 micro-batches (split.pipelineDepth) before a reply"),
+                effects.refused);
+        scheduler.close();
+    }
+
+    @Test
+    void aGroupOfFramesSentAheadWaitsFromWhenTheCursorReachesIt() {
+        scheduler = new LockStepScheduler<>(Duration.ofSeconds(10), 2, effects);
+        scheduler.open(new Turn(0, 0, 1, Set.of(0, 1)));
+        send(new Slot(0, 0, 0, 0, 0, 2), 0);
+        send(new Slot(0, 0, 0, 0, 1, 2), 0);
+        long later = Duration.ofSeconds(8).toNanos();
+        assertEquals(1, send(new Slot(1, 0, 0, 0, 0, 2), later).size());
+        // client 0's micro-batch 1 arrived at 0, but its group waits from `later`
+        scheduler.expire(later + Duration.ofSeconds(10).toNanos());
+        assertEquals(List.of(), effects.refused);
+        scheduler.expire(later + Duration.ofSeconds(10).toNanos() + 1);
+        assertEquals(List.of("c0 a0 s0 m1 TIMED_OUT: step 0: no activations from client(s) [1] within split.stepTimeout PT10S"),
+                effects.refused);
     }
 
     @Test
