@@ -93,7 +93,7 @@ class TrainConfigTest {
     @Test
     void shippedExamplesLoad() {
         for (String name : List.of("demo.conf", "e2e-gpt2-small.conf", "e2e-gpt2-medium.conf", "splitft-gpt2-small.conf",
-                "splitft-stories260k-hetero.conf", "fedopt-stories260k.conf")) {
+                "splitft-stories260k-hetero.conf", "fedopt-stories260k.conf", "pipeline-stories260k-slow.conf")) {
             Path conf = Path.of("..", "conf", name);
             // the recipes name a model directory users download; point them at the built-in one (4 blocks)
             TrainConfig c = TrainConfig.load(conf, List.of("model=\"builtin:tiny-gpt2\"", "data.dir=\"/d\"", "splitft.maxCut=0", "lora.targets=[q,v]",
