@@ -58,7 +58,8 @@ final class BenchCommand implements Callable<Integer> {
     List<String> policies = new ArrayList<>();
 
     @Option(names = "--pipeline-depths", split = ",", paramLabel = "D",
-            description = "split.pipelineDepth values to compare for the split modes (e.g. 1,2,4; default: the configuration's).")
+            description = "split.pipelineDepth values to compare for the split modes (e.g. 1,2,4; with 1 each other depth is "
+                    + "compared with lock-step; default: the configuration's).")
     List<Integer> depths = new ArrayList<>();
 
     @Option(names = "--repeats", defaultValue = "3", description = "Runs per mode (default: ${DEFAULT-VALUE}).")
@@ -293,7 +294,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             for (String p : ps) {
                 if (mode.split() && !depths.isEmpty()) {
-                    depths.forEach(d -> out.add(new Variant(mode, p, d)));
+                    new LinkedHashSet<>(depths).forEach(d -> out.add(new Variant(mode, p, d)));
                 } else {
                     out.add(new Variant(mode, p, null));
                 }

@@ -31,8 +31,8 @@ public final class SplitBatchStep implements BatchStep {
     /** The fixed part of every frame this client sends in a round. */
     public record Route(String runId, int clientId, int round, int attempt, WireDtype dtype, ActivationPrivacy privacy) {}
 
-    /** A micro-batch sent and not yet answered: its pass (open until its backward), its output and request. */
-    private record InFlight(ForwardContext ctx, NDArray output, StepRequest request, int values, long tokens,
+    /** A micro-batch sent and not yet answered: its pass (open until its backward) and output. */
+    private record InFlight(ForwardContext ctx, NDArray output, int step, int micro, int values, long tokens,
                             double forwardSeconds, double sendSeconds) {}
 
     private final DecoderModel model;
@@ -114,8 +114,8 @@ public final class SplitBatchStep implements BatchStep {
             speed.slowDown(t0);
             long t1 = System.nanoTime();
             client.send(request);
-            return new InFlight(ctx, h, request, act.length, mb.tokenCount(), (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
-        } catch (RuntimeException e) {
+            return new InFlight(ctx, h, step, micro, act.length, mb.tokenCount(), (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
+        } catch (Throwable e) {
             ctx.close();
             throw e;
         }
@@ -125,7 +125,7 @@ public final class SplitBatchStep implements BatchStep {
     private double receiveAndBackward(InFlight f) {
         try (ForwardContext ctx = f.ctx()) {
             long t1 = System.nanoTime();
-            StepReply reply = client.receive(f.request());
+            StepReply reply = client.receive(route.clientId(), f.step(), f.micro());
             long t2 = System.nanoTime();
             NDArray grad = ctx.manager().create(reply.dtype().decode(reply.gradient(), f.values()), f.output().getShape());
             ctx.backward(f.output(), grad);

@@ -81,7 +81,7 @@ public final class SplitClient implements AutoCloseable {
     /** Sends one micro-batch and waits for its gradient; a server error or timeout is an exception. */
     public StepReply exchange(StepRequest request) {
         send(request);
-        return receive(request);
+        return receive(request.clientId(), request.step(), request.micro());
     }
 
     /** Sends one micro-batch without waiting; its reply comes in turn from {@link #receive}. */
@@ -91,10 +91,10 @@ public final class SplitClient implements AutoCloseable {
     }
 
     /**
-     * Waits for the reply to {@code request}, the oldest sent micro-batch not yet received; a
-     * server error or timeout is an exception.
+     * Waits for the reply to micro-batch {@code micro} of {@code step} that {@code client} sent, the
+     * oldest sent and not yet received; a server error or timeout is an exception.
      */
-    public StepReply receive(StepRequest request) {
+    public StepReply receive(int client, int step, int micro) {
         Object r;
         try {
             r = replies.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -104,19 +104,17 @@ public final class SplitClient implements AutoCloseable {
         }
         if (r == null) {
             throw new SplitExchangeException("no reply from the split server within " + timeout
-                    + " (split.stepTimeout) for step " + request.step(), null);
+                    + " (split.stepTimeout) for step " + step + " of client " + client, null);
         }
         if (r instanceof Throwable t) {
             String why = t instanceof StatusRuntimeException s ? s.getStatus().getCode() + ": " + s.getStatus().getDescription()
                     : t.toString();
-            throw new SplitExchangeException("split server refused step " + request.step() + " of client "
-                    + request.clientId() + ": " + why, t);
+            throw new SplitExchangeException("split server refused step " + step + " of client " + client + ": " + why, t);
         }
         StepReply reply = (StepReply) r;
-        if (reply.step() != request.step() || reply.micro() != request.micro()) {
+        if (reply.step() != step || reply.micro() != micro) {
             throw new SplitExchangeException("split server answered step " + reply.step() + " micro-batch " + reply.micro()
-                    + " where client " + request.clientId() + " waited for step " + request.step() + " micro-batch "
-                    + request.micro(), null);
+                    + " where client " + client + " waited for step " + step + " micro-batch " + micro, null);
         }
         bytesReceived += reply.gradient().length + 4L;
         return reply;

@@ -71,6 +71,10 @@ public final class SplitServer implements AutoCloseable {
 
     // Owned by the worker thread.
     private final StepScheduler<Arrival> scheduler;
+    /** Streams failed while handling the current event: their queued frames leave the scheduler after it. */
+    private final List<Stream> failed = new ArrayList<>();
+    /** When the last group was answered: a frame queued ahead of it waits for its own group only from then. */
+    private long lastServed;
     private ServerSegment.Snapshot roundStart;
     private final Map<Integer, ClientTraffic> traffic = new TreeMap<>();
 
@@ -80,7 +84,7 @@ public final class SplitServer implements AutoCloseable {
         this.scheduler = new LockStepScheduler<>(settings.stepTimeout(), settings.pipelineDepth(), new StepScheduler.Effects<>() {
             @Override
             public void refuse(Arrival a, StepScheduler.Refusal why, String message) {
-                a.stream().fail(status(why).withDescription(message));
+                fail(a.stream(), status(why).withDescription(message));
             }
 
             @Override
@@ -226,13 +230,6 @@ public final class SplitServer implements AutoCloseable {
             this.replies = replies;
         }
 
-        void fail(Status status) {
-            if (!closed) {
-                closed = true;
-                replies.onError(status.asRuntimeException());
-            }
-        }
-
         void complete() {
             if (!closed) {
                 closed = true;
@@ -281,7 +278,7 @@ public final class SplitServer implements AutoCloseable {
                 if (ev instanceof Arrival a) {
                     arrive(a);
                 } else if (ev instanceof Failure f) {
-                    f.stream().fail(f.status());
+                    fail(f.stream(), f.status());
                 } else if (ev instanceof Gone g) {
                     gone(g.stream(), g.cancelled());
                 } else if (ev instanceof Abort x) {
@@ -294,13 +291,37 @@ public final class SplitServer implements AutoCloseable {
                     }
                 }
                 scheduler.expire(System.nanoTime());
+                dropFailed();
             } catch (RuntimeException e) {
                 // a compute failure fails the waiting clients, never the server
                 LOG.warn("split server: {}", e.toString());
                 for (Arrival a : scheduler.drain()) {
-                    a.stream().fail(Status.INTERNAL.withDescription("server error: " + e.getMessage()));
+                    fail(a.stream(), Status.INTERNAL.withDescription("server error: " + e.getMessage()));
                 }
+                failed.clear();
             }
+        }
+    }
+
+    /** Ends a stream with an error; its frames still queued (a pipelined client's) leave the scheduler after this event. */
+    private void fail(Stream stream, Status status) {
+        if (!stream.closed) {
+            stream.closed = true;
+            stream.replies.onError(status.asRuntimeException());
+            failed.add(stream);
+        }
+    }
+
+    /**
+     * A failed stream's client is gone as far as the round goes (its task fails on the error): as
+     * when its connection closes, its queued frames leave the queue and, if it had steps to go,
+     * its attempt breaks. Without this a pipelined client's earlier frames would be served and
+     * answered on a closed stream.
+     */
+    private void dropFailed() {
+        while (!failed.isEmpty()) {
+            Stream s = failed.remove(failed.size() - 1);
+            scheduler.disconnected(a -> a.stream() == s, s.clientId, s.attempt);
         }
     }
 
@@ -321,7 +342,7 @@ public final class SplitServer implements AutoCloseable {
     private void arrive(Arrival a) {
         StepRequest r = a.request();
         if (!r.runId().equals(settings.runId())) {
-            a.stream().fail(Status.FAILED_PRECONDITION.withDescription("frame of run " + r.runId() + ", this server serves run "
+            fail(a.stream(), Status.FAILED_PRECONDITION.withDescription("frame of run " + r.runId() + ", this server serves run "
                     + settings.runId()));
             return;
         }
@@ -332,7 +353,7 @@ public final class SplitServer implements AutoCloseable {
         try {
             checkFits(r);
         } catch (MalformedFrameException e) {
-            a.stream().fail(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
+            fail(a.stream(), Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
             return;
         }
         if (!scheduler.enqueue(a, slot, System.nanoTime())) {
@@ -380,12 +401,15 @@ public final class SplitServer implements AutoCloseable {
             Arrival a = g.members().get(i);
             ServerSegment.Outcome o = result.outcomes().get(i);
             byte[] gradient = a.request().dtype().encode(o.gradient());
+            // waiting for the group's other members: from arrival, or for a frame queued ahead from the last group's answer
+            float waited = (float) ((start - Math.max(a.nanos(), lastServed)) / 1e9);
             StepReply reply = new StepReply(g.step(), g.micro(), o.loss(), a.request().dtype(), gradient,
-                    (float) result.forwardSeconds(), (float) result.backwardSeconds(), (float) ((start - a.nanos()) / 1e9));
+                    (float) result.forwardSeconds(), (float) result.backwardSeconds(), waited);
             a.stream().replies.onNext(reply);
             int client = g.clients().get(i);
             traffic.put(client, traffic.getOrDefault(client, ClientTraffic.NONE).plus(a.bytes(), gradient.length));
         }
+        lastServed = System.nanoTime();
     }
 
     private static Status status(StepScheduler.Refusal why) {

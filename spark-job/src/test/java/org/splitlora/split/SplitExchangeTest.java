@@ -232,6 +232,52 @@ class SplitExchangeTest {
         }
     }
 
+    /**
+     * A pipelined client whose third frame goes beyond split.pipelineDepth 2 is refused, and its two
+     * queued frames leave the queue with it: its attempt breaks (it had steps to go), so the other
+     * client is refused at once instead of being served and answered on a closed stream; the retried
+     * attempt, pipelined, completes.
+     */
+    @Test
+    void aPipelinedClientRefusedMidStepLeavesNoFrameBehind() {
+        try (NDManager root = NDManager.newBaseManager();
+             SplitServer server = SplitServer.start(segment(root, 1), settings("k", 2))) {
+            begin(server, root, 1, Map.of(0, 2, 1, 2));
+            try (SplitClient a = connect(server); SplitClient b = connect(server)) {
+                for (int m = 0; m < 3; m++) {
+                    a.send(micro(request(root, 2, 0), m, 3, 0));
+                }
+                SplitExchangeException refused = assertThrows(SplitExchangeException.class, () -> a.receive(0, 0, 0));
+                assertTrue(refused.getMessage().contains("FAILED_PRECONDITION: client 0 sent more than 2 micro-batches"),
+                        refused.getMessage());
+                SplitExchangeException other = assertThrows(SplitExchangeException.class,
+                        () -> b.exchange(micro(request(root, 2, 1), 0, 3, 0)));
+                // refused waiting (ABORTED) or on arrival, depending on which came first
+                assertTrue(other.getMessage().contains("ABORTED: client 0 left round 1")
+                        || other.getMessage().contains("stage attempt 0 of round 0 failed"), other.getMessage());
+            }
+            try (SplitClient a = connect(server); SplitClient b = connect(server)) {
+                for (int m = 0; m < 3; m++) {
+                    a.send(micro(request(root, 2, 0), m, 3, 1));
+                    b.send(micro(request(root, 2, 1), m, 3, 1));
+                    if (m > 0) {
+                        assertTrue(Float.isFinite(a.receive(0, 0, m - 1).loss()));
+                        assertTrue(Float.isFinite(b.receive(1, 0, m - 1).loss()));
+                    }
+                }
+                assertTrue(Float.isFinite(a.receive(0, 0, 2).loss()));
+                assertTrue(Float.isFinite(b.receive(1, 0, 2).loss()));
+            }
+            assertEquals(3, server.endRound().get(0).frames(), "attempt 1's frames only");
+        }
+    }
+
+    private static StepRequest micro(StepRequest r, int micro, int count, int attempt) {
+        return new StepRequest(r.runId(), r.clientId(), r.round(), attempt, r.step(), micro, count, r.cut(),
+                r.dropoutSeed(), r.dtype(), r.batch(), r.time(), r.hidden(), r.activations(), r.lengths(), r.targetPositions(),
+                r.labels(), r.lossWeight());
+    }
+
     private static SplitClient connect(SplitServer server) {
         return SplitClient.connect("127.0.0.1", server.port(), "k", null, 64 << 20, Duration.ofSeconds(30));
     }

@@ -144,6 +144,10 @@ public final class LockStepScheduler<T> implements StepScheduler<T> {
         }
         if (s.micro() == 0) {
             microCounts.put(s.client(), s.microCount());
+        } else if (microCounts.get(s.client()) != s.microCount()) {
+            effects.refuse(ticket, Refusal.NOT_DUE, "client " + s.client() + " announced " + microCounts.get(s.client())
+                    + " micro-batches for step " + step + ", its micro-batch " + s.micro() + " says " + s.microCount());
+            return false;
         }
         if (waiting.isEmpty()) {
             groupSince = nanos;

@@ -176,6 +176,16 @@ class LockStepSchedulerTest {
     }
 
     @Test
+    void aMicroBatchThatContradictsItsStepsAnnouncedCountIsRefused() {
+        scheduler = new LockStepScheduler<>(Duration.ofSeconds(10), 2, effects);
+        scheduler.open(new Turn(0, 0, 1, Set.of(0, 1)));
+        send(new Slot(0, 0, 0, 0, 0, 2));
+        assertEquals(List.of(), send(new Slot(0, 0, 0, 0, 1, 3)));
+        assertEquals(List.of("c0 a0 s0 m1 NOT_DUE: client 0 announced 2 micro-batches for step 0, its micro-batch 1 says 3"),
+                effects.refused);
+    }
+
+    @Test
     void aGroupOfFramesSentAheadWaitsFromWhenTheCursorReachesIt() {
         scheduler = new LockStepScheduler<>(Duration.ofSeconds(10), 2, effects);
         scheduler.open(new Turn(0, 0, 1, Set.of(0, 1)));
